@@ -1,0 +1,1 @@
+"""Data preparation: MS MARCO -> canonical parquet table; GloVe -> vocabulary + vectors."""

@@ -1,0 +1,97 @@
+"""Configuration of the two-tower GloVe RNN retriever: every architecture choice lives here."""
+
+from __future__ import annotations
+
+from transformers import PretrainedConfig
+
+RNN_TYPES = ("gru", "lstm")
+POOLINGS = ("mean", "max", "last")
+
+
+class TwoTowerConfig(PretrainedConfig):
+    """Architecture of `TwoTowerModel`: one word-embedding table feeding two RNN towers.
+
+    Args:
+        vocab_size: Rows of the embedding table (GloVe words + ``<pad>`` + ``<unk>``).
+        embedding_dim: Width of the word vectors (50 for the default GloVe 6B 50d).
+        freeze_embeddings: Keep the GloVe vectors fixed (fast, robust on little data).
+        rnn_type: ``"gru"`` or ``"lstm"``.
+        hidden_size: RNN hidden units per direction.
+        num_layers: Stacked RNN layers per tower.
+        bidirectional: Read the text both ways (outputs are concatenated, 2 * hidden_size).
+        pooling: How token states become one vector: ``"mean"``/``"max"`` over real tokens,
+            or ``"last"`` (final hidden state of each direction).
+        output_dim: Size of a linear projection after pooling; 0 keeps the pooled size.
+        dropout: Dropout on embeddings and between RNN layers (training only).
+        normalize: L2-normalise tower outputs, so scores are cosine similarities.
+        query_max_length: Tokens kept per query.
+        passage_max_length: Tokens kept per passage.
+        initializer_range: Std of the normal init of the embedding rows not set from GloVe.
+    """
+
+    model_type = "two_tower"
+
+    def __init__(
+        self,
+        vocab_size: int = 400_002,  # GloVe 6B: 400k words + <pad> + <unk>
+        embedding_dim: int = 50,
+        pad_token_id: int = 400_000,  # <pad> is appended after the GloVe words, as in the seed
+        unk_token_id: int = 400_001,
+        freeze_embeddings: bool = True,
+        rnn_type: str = "gru",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        pooling: str = "mean",
+        output_dim: int = 0,
+        dropout: float = 0.0,
+        normalize: bool = True,
+        query_max_length: int = 32,
+        passage_max_length: int = 256,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
+        if rnn_type not in RNN_TYPES:
+            raise ValueError(f"rnn_type must be one of {RNN_TYPES}, got {rnn_type!r}.")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        for name, value in [
+            ("vocab_size", vocab_size),
+            ("embedding_dim", embedding_dim),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+            ("query_max_length", query_max_length),
+            ("passage_max_length", passage_max_length),
+        ]:
+            if value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}.")
+        if output_dim < 0:
+            raise ValueError(f"output_dim must be >= 0 (0 = no projection), got {output_dim}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+        for name, token_id in [("pad_token_id", pad_token_id), ("unk_token_id", unk_token_id)]:
+            if not 0 <= token_id < vocab_size:
+                raise ValueError(f"{name}={token_id} is outside the vocabulary (size {vocab_size}).")
+        self.vocab_size = vocab_size
+        self.embedding_dim = embedding_dim
+        self.unk_token_id = unk_token_id
+        self.freeze_embeddings = freeze_embeddings
+        self.rnn_type = rnn_type
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.output_dim = output_dim
+        self.dropout = dropout
+        self.normalize = normalize
+        self.query_max_length = query_max_length
+        self.passage_max_length = passage_max_length
+        self.initializer_range = initializer_range
+        super().__init__(pad_token_id=pad_token_id, **kwargs)
+
+    @property
+    def embed_size(self) -> int:
+        """Size of the vectors the towers output."""
+        if self.output_dim:
+            return self.output_dim
+        return self.hidden_size * (2 if self.bidirectional else 1)

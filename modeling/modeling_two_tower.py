@@ -1,0 +1,210 @@
+"""The two-tower model: one GloVe embedding table feeding a query RNN and a passage RNN.
+
+Each tower packs its variable-length batch (no RNN step runs over padding), pools the token
+states into one vector, optionally projects it, and L2-normalises it, so that
+``scores = query_embeds @ passage_embeds.T`` are cosine similarities.
+Deliberately left out: the training loss (``losses.py``, applied by the trainer), so that this
+file and its two siblings are all a checkpoint needs for ``trust_remote_code``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from .configuration_two_tower import TwoTowerConfig
+
+
+@dataclass
+class TwoTowerOutput(ModelOutput):
+    """Output of `TwoTowerModel.forward`.
+
+    Args:
+        loss: Training loss, filled by the trainer's loss function (the model computes none).
+        query_embeds: ``(B, d)`` query vectors.
+        passage_embeds: ``(P, d)`` passage vectors.
+        scores: ``(B, P)`` similarity of every query with every passage.
+    """
+
+    loss: torch.FloatTensor | None = None
+    query_embeds: torch.FloatTensor | None = None
+    passage_embeds: torch.FloatTensor | None = None
+    scores: torch.FloatTensor | None = None
+
+
+class RNNTower(nn.Module):
+    """Embedded tokens -> packed RNN -> pooled (and projected) vector."""
+
+    def __init__(self, config: TwoTowerConfig):
+        super().__init__()
+        rnn_class = nn.GRU if config.rnn_type == "gru" else nn.LSTM
+        self.rnn = rnn_class(
+            input_size=config.embedding_dim,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        rnn_size = config.hidden_size * (2 if config.bidirectional else 1)
+        self.projection = nn.Linear(rnn_size, config.output_dim) if config.output_dim else None
+        self.pooling = config.pooling
+        self.num_directions = 2 if config.bidirectional else 1
+
+    def forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        # Empty texts have no token; they read one <pad> (a zero vector) instead of crashing.
+        lengths = attention_mask.sum(dim=1).clamp(min=1).cpu()  # (B,)
+        packed = pack_padded_sequence(embeds, lengths, batch_first=True, enforce_sorted=False)
+        packed_states, last = self.rnn(packed)
+        if self.pooling == "last":
+            h_n = last[0] if isinstance(last, tuple) else last  # (layers * dirs, B, H)
+            pooled = torch.cat(list(h_n[-self.num_directions :]), dim=-1)  # (B, dirs * H)
+        else:
+            states, _ = pad_packed_sequence(packed_states, batch_first=True)  # (B, T, dirs * H)
+            lengths = lengths.to(states.device)
+            if self.pooling == "mean":  # padded states are zeros: sum / length is the mean
+                pooled = states.sum(dim=1) / lengths[:, None].to(states.dtype)
+            else:
+                positions = torch.arange(states.size(1), device=states.device)
+                padding = positions[None, :] >= lengths[:, None]  # (B, T)
+                pooled = states.masked_fill(padding.unsqueeze(-1), float("-inf")).amax(dim=1)
+        return self.projection(pooled) if self.projection is not None else pooled
+
+
+class TwoTowerPreTrainedModel(PreTrainedModel):
+    config_class = TwoTowerConfig
+    base_model_prefix = "two_tower"
+    main_input_name = "query_input_ids"
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # transformers' guarded init: weights loaded by from_pretrained are left untouched.
+        if isinstance(module, nn.Linear):
+            init.xavier_uniform_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, (nn.GRU, nn.LSTM)):
+            for name, param in module.named_parameters():
+                if "weight" in name:
+                    init.xavier_uniform_(param)
+                else:
+                    init.zeros_(param)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
+
+
+class TwoTowerModel(TwoTowerPreTrainedModel):
+    """Dual encoder: ``encode_query`` and ``encode_passage`` share the word embeddings only."""
+
+    def __init__(self, config: TwoTowerConfig):
+        super().__init__(config)
+        self.embeddings = nn.Embedding(config.vocab_size, config.embedding_dim)
+        self.embeddings.weight.requires_grad = not config.freeze_embeddings
+        self.embedding_dropout = nn.Dropout(config.dropout)
+        self.query_tower = RNNTower(config)
+        self.passage_tower = RNNTower(config)
+        self.post_init()
+
+    @classmethod
+    def from_glove(cls, vectors: torch.Tensor, **config_kwargs) -> TwoTowerModel:
+        """Builds a model whose embedding rows are ``vectors`` (GloVe words, then <pad>, <unk>).
+
+        Args:
+            vectors: ``(V, dim)`` matrix; ``<pad>`` at row V-2 and ``<unk>`` at V-1 unless
+                ``pad_token_id``/``unk_token_id`` say otherwise.
+            **config_kwargs: Any other `TwoTowerConfig` field.
+        """
+        vectors = torch.as_tensor(vectors, dtype=torch.float32)
+        vocab_size, dim = vectors.shape
+        config_kwargs.setdefault("pad_token_id", vocab_size - 2)
+        config_kwargs.setdefault("unk_token_id", vocab_size - 1)
+        config = TwoTowerConfig(vocab_size=vocab_size, embedding_dim=dim, **config_kwargs)
+        model = cls(config)
+        with torch.no_grad():
+            model.embeddings.weight.copy_(vectors)
+        return model
+
+    def _encode(self, tower: RNNTower, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        embeds = self.embedding_dropout(self.embeddings(input_ids))  # (B, T, dim)
+        vectors = tower(embeds, attention_mask)  # (B, d)
+        return F.normalize(vectors, dim=-1) if self.config.normalize else vectors
+
+    def encode_query(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` token ids -> ``(B, d)`` query vectors."""
+        return self._encode(self.query_tower, input_ids, attention_mask)
+
+    def encode_passage(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """``(P, T)`` token ids -> ``(P, d)`` passage vectors."""
+        return self._encode(self.passage_tower, input_ids, attention_mask)
+
+    def forward(
+        self,
+        query_input_ids: torch.Tensor | None = None,
+        query_attention_mask: torch.Tensor | None = None,
+        passage_input_ids: torch.Tensor | None = None,
+        passage_attention_mask: torch.Tensor | None = None,
+        **kwargs,
+    ) -> TwoTowerOutput:
+        """Encodes whichever sides are given; ``scores`` when both are."""
+        q = p = scores = None
+        if query_input_ids is not None:
+            q = self.encode_query(query_input_ids, _mask_or_ones(query_attention_mask, query_input_ids))
+        if passage_input_ids is not None:
+            p = self.encode_passage(
+                passage_input_ids, _mask_or_ones(passage_attention_mask, passage_input_ids)
+            )
+        if q is not None and p is not None:
+            scores = q @ p.T  # (B, P)
+        return TwoTowerOutput(query_embeds=q, passage_embeds=p, scores=scores)
+
+    @torch.inference_mode()
+    def encode_queries(self, texts: list[str], tokenizer, batch_size: int = 256, **kwargs):
+        """Queries -> L2-normalised ``(n, d)`` float tensor on the CPU, in input order."""
+        return self._encode_texts(
+            texts, tokenizer, self.config.query_max_length, self.encode_query, batch_size, **kwargs
+        )
+
+    @torch.inference_mode()
+    def encode_passages(self, texts: list[str], tokenizer, batch_size: int = 256, **kwargs):
+        """Passages -> L2-normalised ``(n, d)`` float tensor on the CPU, in input order."""
+        return self._encode_texts(
+            texts, tokenizer, self.config.passage_max_length, self.encode_passage, batch_size, **kwargs
+        )
+
+    def _encode_texts(self, texts, tokenizer, max_length, encode, batch_size, progress_bar=False):
+        if isinstance(texts, str):
+            raise ValueError("Pass a list of strings, not a single string.")
+        texts = list(texts)
+        if not texts:
+            return torch.empty(0, self.config.embed_size)
+        was_training = self.training
+        self.eval()
+        # Tokenise once, then batch by length: similar lengths waste no padding.
+        ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out = torch.empty(len(ids), self.config.embed_size)
+        starts = range(0, len(order), batch_size)
+        if progress_bar:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="Encoding", unit="batch")
+        for start in starts:
+            rows = order[start : start + batch_size]
+            batch = tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
+            vectors = encode(batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device))
+            out[rows] = F.normalize(vectors.float(), dim=-1).cpu()
+        self.train(was_training)
+        return out
+
+
+def _mask_or_ones(mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
+    return mask if mask is not None else torch.ones_like(input_ids)
+
+
+TwoTowerConfig.register_for_auto_class()
+TwoTowerModel.register_for_auto_class("AutoModel")

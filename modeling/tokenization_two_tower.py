@@ -1,0 +1,100 @@
+"""Word-level tokenizer over a GloVe vocabulary, so that token ids are embedding rows.
+
+GloVe 6B was trained on lowercased text split by the Stanford (PTB-style) tokenizer. We mirror
+that with a lowercasing normalizer and a regex pre-tokenizer: contractions split as PTB does
+(``don't`` -> ``do n't``, ``it's`` -> ``it 's``), numbers keep their inner ``.``/``,``, words keep
+inner hyphens and dots (``e-mail``, ``u.s.``), every other symbol is a token of its own.
+Deliberately left out: PTB's quote rewriting (``"`` -> ``` `` ```) and bracket names (``-lrb-``);
+GloVe has the plain symbols too, so they cost nothing.
+"""
+
+from __future__ import annotations
+
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+
+PAD_TOKEN = "<pad>"
+UNK_TOKEN = "<unk>"
+
+# Alternatives are tried left to right at each position; the matches are the tokens.
+GLOVE_TOKEN_PATTERN = (
+    r"[\p{L}\p{N}]+(?=n't\b)"  # "do" of "don't", "ca" of "can't"
+    r"|n't\b"
+    r"|'(?:s|re|ve|ll|d|m)\b"  # clitics
+    r"|(?:\p{L}\.){2,}"  # abbreviations: "u.s.", "e.g."
+    r"|\p{N}+(?:[.,:]\p{N}+)*"  # 3.5, 1,000, 10:30
+    r"|[\p{L}\p{N}]+(?:[-.&][\p{L}\p{N}]+)*"  # words, e-mail, at&t, www.site.com
+    r"|[^\s\p{L}\p{N}]"  # any other symbol alone
+)
+
+
+def build_backend(vocab: dict[str, int]) -> Tokenizer:
+    """A `tokenizers` WordLevel model over ``vocab`` with the GloVe normalizer and pre-tokenizer."""
+    if UNK_TOKEN not in vocab or PAD_TOKEN not in vocab:
+        raise ValueError(f"The vocabulary must contain {PAD_TOKEN!r} and {UNK_TOKEN!r}.")
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK_TOKEN))
+    backend.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    backend.pre_tokenizer = pre_tokenizers.Split(
+        Regex(GLOVE_TOKEN_PATTERN), behavior="removed", invert=True
+    )
+    return backend
+
+
+class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
+    """Fast word-level GloVe tokenizer with separate maximum lengths for the two towers.
+
+    Args:
+        query_max_length: Truncation length for queries (MS MARCO queries average ~6 words).
+        passage_max_length: Truncation length for passages (~60 words on average; 256 keeps ~all).
+    """
+
+    vocab_files_names = {"tokenizer_file": "tokenizer.json"}
+    model_input_names = ["input_ids", "attention_mask"]
+
+    def __init__(
+        self,
+        tokenizer_object: Tokenizer | None = None,
+        tokenizer_file: str | None = None,
+        query_max_length: int = 32,
+        passage_max_length: int = 256,
+        **kwargs,
+    ):
+        kwargs.setdefault("pad_token", PAD_TOKEN)
+        kwargs.setdefault("unk_token", UNK_TOKEN)
+        kwargs.setdefault("model_max_length", max(query_max_length, passage_max_length))
+        super().__init__(
+            tokenizer_object=tokenizer_object,
+            tokenizer_file=tokenizer_file,
+            query_max_length=query_max_length,
+            passage_max_length=passage_max_length,
+            **kwargs,
+        )
+        self.query_max_length = query_max_length
+        self.passage_max_length = passage_max_length
+
+    @classmethod
+    def from_vocabulary(cls, words: list[str], **kwargs) -> TwoTowerTokenizerFast:
+        """Builds the tokenizer so that ``words[i]`` gets id ``i`` (the embedding row)."""
+        vocab = {word: i for i, word in enumerate(words)}
+        if len(vocab) != len(words):
+            raise ValueError("The vocabulary has duplicate words; ids would not match rows.")
+        return cls(tokenizer_object=build_backend(vocab), **kwargs)
+
+    def encode_queries(self, texts: list[str], **kwargs):
+        """Tokenizes queries: padded, truncated to ``query_max_length``, as PyTorch tensors."""
+        return self._encode_side(texts, self.query_max_length, **kwargs)
+
+    def encode_passages(self, texts: list[str], **kwargs):
+        """Tokenizes passages: padded, truncated to ``passage_max_length``, as PyTorch tensors."""
+        return self._encode_side(texts, self.passage_max_length, **kwargs)
+
+    def _encode_side(self, texts: list[str], max_length: int, **kwargs):
+        if isinstance(texts, str):
+            raise ValueError("Pass a list of strings, not a single string.")
+        kwargs.setdefault("return_tensors", "pt")
+        return self(
+            list(texts), padding=True, truncation=True, max_length=max_length, **kwargs
+        )
+
+
+TwoTowerTokenizerFast.register_for_auto_class("AutoTokenizer")
