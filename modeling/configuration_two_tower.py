@@ -71,7 +71,9 @@ class TwoTowerConfig(PretrainedConfig):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
         for name, token_id in [("pad_token_id", pad_token_id), ("unk_token_id", unk_token_id)]:
             if not 0 <= token_id < vocab_size:
-                raise ValueError(f"{name}={token_id} is outside the vocabulary (size {vocab_size}).")
+                raise ValueError(
+                    f"{name}={token_id} is outside the vocabulary (size {vocab_size})."
+                )
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.unk_token_id = unk_token_id

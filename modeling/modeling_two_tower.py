@@ -153,7 +153,9 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         """Encodes whichever sides are given; ``scores`` when both are."""
         q = p = scores = None
         if query_input_ids is not None:
-            q = self.encode_query(query_input_ids, _mask_or_ones(query_attention_mask, query_input_ids))
+            q = self.encode_query(
+                query_input_ids, _mask_or_ones(query_attention_mask, query_input_ids)
+            )
         if passage_input_ids is not None:
             p = self.encode_passage(
                 passage_input_ids, _mask_or_ones(passage_attention_mask, passage_input_ids)
@@ -173,7 +175,12 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
     def encode_passages(self, texts: list[str], tokenizer, batch_size: int = 256, **kwargs):
         """Passages -> L2-normalised ``(n, d)`` float tensor on the CPU, in input order."""
         return self._encode_texts(
-            texts, tokenizer, self.config.passage_max_length, self.encode_passage, batch_size, **kwargs
+            texts,
+            tokenizer,
+            self.config.passage_max_length,
+            self.encode_passage,
+            batch_size,
+            **kwargs,
         )
 
     def _encode_texts(self, texts, tokenizer, max_length, encode, batch_size, progress_bar=False):
@@ -196,7 +203,9 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         for start in starts:
             rows = order[start : start + batch_size]
             batch = tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
-            vectors = encode(batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device))
+            vectors = encode(
+                batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+            )
             out[rows] = F.normalize(vectors.float(), dim=-1).cpu()
         self.train(was_training)
         return out

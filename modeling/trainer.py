@@ -1,0 +1,125 @@
+"""`TwoTowerTrainer`: the Hugging Face Trainer with a contrastive loss and in-batch metrics.
+
+With several processes (``accelerate launch``), query and passage embeddings are gathered so every
+query sees the whole global batch as negatives; the gradient flows through the local slice only
+(tevatron's ``negatives_x_device``). Deliberately left out: de-duplicating a passage that lands
+on two processes (it counts as a negative for the other process's query, a rare collision).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from transformers import Trainer
+
+from .losses import full_batch_triplet_loss, info_nce_loss
+from .metrics import in_batch_metrics
+
+METRIC_NAMES = ("recall@1", "recall@5", "gap")
+
+
+def all_gather_variable(tensor: torch.Tensor) -> list[torch.Tensor]:
+    """All-gathers tensors whose sizes differ between processes; one (detached) tensor a rank."""
+    world = dist.get_world_size()
+    shape = torch.tensor(tensor.shape, device=tensor.device)
+    shapes = [torch.zeros_like(shape) for _ in range(world)]
+    dist.all_gather(shapes, shape)
+    largest = torch.stack(shapes).amax(dim=0)
+    padding = [
+        x
+        for dim in reversed(range(tensor.dim()))
+        for x in (0, int(largest[dim] - tensor.shape[dim]))
+    ]
+    padded = F.pad(tensor.detach(), padding)
+    gathered = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(gathered, padded)
+    return [
+        part[tuple(slice(0, int(n)) for n in size)]
+        for part, size in zip(gathered, shapes, strict=True)
+    ]
+
+
+def gather_with_local_grad(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenates every rank's rows (rank order); only the local rows carry a gradient.
+
+    DDP averages gradients over the W processes while each process's loss covers the whole global
+    batch, so the local rows' gradient is scaled by W (value unchanged) to give the gradient of a
+    single process training on the global batch.
+    """
+    world, rank = dist.get_world_size(), dist.get_rank()
+    parts = all_gather_variable(tensor)
+    parts[rank] = tensor * world - (tensor * (world - 1)).detach()
+    return torch.cat(parts)
+
+
+def gather_positive_mask(positive_mask: torch.Tensor) -> torch.Tensor:
+    """Every rank's ``(B_r, P_r)`` mask -> the global block-diagonal ``(sum B, sum P)`` mask."""
+    return torch.block_diag(*all_gather_variable(positive_mask))
+
+
+class TwoTowerTrainer(Trainer):
+    """Trainer whose batches hold a ``positive_mask`` instead of labels.
+
+    Reads ``loss`` ("triplet" | "infonce"), ``margin``, ``temperature`` and
+    ``gather_across_processes`` from its `TwoTowerTrainingArguments`.
+    """
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        positive_mask = inputs.pop("positive_mask")
+        outputs = model(**inputs)
+        q, p = outputs.query_embeds, outputs.passage_embeds
+        if self._gathering():
+            q, p = gather_with_local_grad(q), gather_with_local_grad(p)
+            positive_mask = gather_positive_mask(positive_mask)
+        outputs.loss = self._loss(q, p, positive_mask)
+        outputs.scores = q @ p.T  # (B, P) over the (global) batch
+        self._last_positive_mask = positive_mask
+        return (outputs.loss, outputs) if return_outputs else outputs.loss
+
+    def _loss(self, q: torch.Tensor, p: torch.Tensor, positive_mask: torch.Tensor) -> torch.Tensor:
+        if self.args.loss == "infonce":
+            return info_nce_loss(q, p, positive_mask, temperature=self.args.temperature)
+        return full_batch_triplet_loss(q, p, positive_mask, margin=self.args.margin)
+
+    def _gathering(self) -> bool:
+        return (
+            self.args.gather_across_processes
+            and dist.is_initialized()
+            and dist.get_world_size() > 1
+        )
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad():
+            loss, outputs = self.compute_loss(model, inputs, return_outputs=True)
+        metrics = in_batch_metrics(outputs.scores, self._last_positive_mask)
+        weight = float(self._last_positive_mask.size(0))
+        for name in METRIC_NAMES:
+            self._eval_sums[name] += metrics[name] * weight
+        self._eval_sums["queries"] += weight
+        return loss.detach(), None, None
+
+    def evaluation_loop(
+        self,
+        dataloader,
+        description,
+        prediction_loss_only=None,
+        ignore_keys=None,
+        metric_key_prefix="eval",
+    ):
+        self._eval_sums = dict.fromkeys((*METRIC_NAMES, "queries"), 0.0)
+        output = super().evaluation_loop(
+            dataloader, description, True, ignore_keys, metric_key_prefix
+        )
+        sums = torch.tensor(
+            [self._eval_sums[k] for k in (*METRIC_NAMES, "queries")], device=self.args.device
+        )
+        if self._gathering():
+            sums = sums / dist.get_world_size()  # every rank already scored the global batch
+            dist.all_reduce(sums)
+        elif dist.is_initialized():
+            dist.all_reduce(sums)  # each rank scored its own batches
+        for name, total in zip(METRIC_NAMES, sums[:-1], strict=True):
+            output.metrics[f"{metric_key_prefix}_{name}"] = (total / sums[-1]).item()
+        return output

@@ -1,0 +1,159 @@
+"""Train the two-tower GloVe RNN retriever on MS MARCO.
+
+    python scripts/train.py --train_file ../shared/data/msmarco/train_pairs.jsonl
+    accelerate launch scripts/train.py --train_file ...        # same script, N processes/GPUs
+
+Every TrainingArguments flag works (--max_steps, --learning_rate, --bf16, --push_to_hub, ...);
+`--help` lists them with the data and model flags. The final model, tokenizer and modeling code
+are saved in --output_dir itself, a complete checkpoint for `from_pretrained`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import datasets
+import torch
+import torch.distributed as dist
+import transformers
+from transformers import HfArgumentParser
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
+
+from data_prep.glove import load_glove, prune_vocabulary
+from data_prep.msmarco import load_msmarco, split_heldout
+from modeling import TwoTowerModel, TwoTowerTokenizerFast
+from modeling.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
+from modeling.collator import TwoTowerCollator
+from modeling.tracking import resolve_wandb
+from modeling.trainer import TwoTowerTrainer
+
+logger = logging.getLogger("train")
+
+
+def main() -> None:
+    # 1. Arguments and logging
+    parser = HfArgumentParser((DataArguments, ModelArguments, TwoTowerTrainingArguments))
+    data_args, model_args, args = parser.parse_args_into_dataclasses()
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.INFO if args.process_index == 0 else logging.WARNING,
+    )
+    transformers.utils.logging.set_verbosity_warning()
+    logger.info(
+        "world_size=%d device=%s distributed=%s",
+        args.world_size,
+        args.device,
+        args.parallel_mode.value,
+    )
+    if resolve_wandb(args.wandb):
+        args.report_to = ["wandb"]
+
+    # 2. Data: canonical tables; held-out queries are never trained on
+    with args.main_process_first(desc="loading data"):
+        train_table = load_msmarco(data_args.train_file, "train", data_args.positives)
+        if data_args.eval_file:
+            eval_table = load_msmarco(data_args.eval_file, "validation", data_args.positives)
+        else:
+            train_table, eval_table = split_heldout(train_table, data_args.eval_fraction, args.seed)
+    if data_args.max_train_queries:
+        train_table = train_table.slice(0, data_args.max_train_queries)
+    logger.info(
+        "Training queries: %d, held-out queries: %d", train_table.num_rows, eval_table.num_rows
+    )
+
+    # 3. GloVe vocabulary -> tokenizer (ids are embedding rows)
+    vocab = load_glove(model_args.glove, model_args.glove_dim)
+    tokenizer_kwargs = {
+        "query_max_length": model_args.query_max_length,
+        "passage_max_length": model_args.passage_max_length,
+    }
+    tokenizer = TwoTowerTokenizerFast.from_vocabulary(vocab.words, **tokenizer_kwargs)
+    if model_args.prune_vocab:
+        texts = train_table.column("query").to_pylist() + [
+            p for ps in train_table.column("positives").to_pylist() for p in ps
+        ]
+        vocab, report = prune_vocabulary(
+            vocab,
+            map(tokenizer.words, texts),
+            model_args.prune_min_count,
+            model_args.prune_keep_top,
+        )
+        tokenizer = TwoTowerTokenizerFast.from_vocabulary(vocab.words, **tokenizer_kwargs)
+        logger.info("Vocabulary: %s", report)
+
+    # 4. Model
+    model = TwoTowerModel.from_glove(torch.from_numpy(vocab.vectors), **model_args.config_kwargs())
+    logger.info(
+        "Model: %s %s, %d trainable / %d parameters",
+        model.config.rnn_type,
+        model.config.embed_size,
+        sum(p.numel() for p in model.parameters() if p.requires_grad),
+        model.num_parameters(),
+    )
+
+    # 5. Train, measuring held-out in-batch metrics before and after
+    trainer = TwoTowerTrainer(
+        model=model,
+        args=args,
+        train_dataset=datasets.Dataset(train_table),
+        eval_dataset=datasets.Dataset(eval_table),
+        data_collator=TwoTowerCollator(
+            tokenizer, data_args.max_positives, data_args.num_negatives, seed=args.seed
+        ),
+        processing_class=tokenizer,
+    )
+    before = trainer.evaluate(metric_key_prefix="untrained")
+    result = trainer.train(resume_from_checkpoint=_resume_path(args))
+    after = trainer.evaluate()
+
+    # 6. Save the complete checkpoint in output_dir itself (+ push when asked)
+    trainer.save_model(args.output_dir)
+    summary = {
+        "data": vars(data_args),
+        "model": vars(model_args),
+        "train": {k: v for k, v in result.metrics.items()},
+        "untrained": before,
+        "eval": after,
+        "world_size": args.world_size,
+    }
+    if trainer.is_world_process_zero():
+        Path(args.output_dir, "train_summary.json").write_text(json.dumps(summary, indent=2))
+    if args.push_to_hub:
+        trainer.push_to_hub(commit_message="Trained two-tower model")
+    logger.info(
+        "Done in %.0fs: held-out recall@1 %.3f (untrained %.3f), recall@5 %.3f, gap %.3f -> %s",
+        result.metrics["train_runtime"],
+        after["eval_recall@1"],
+        before["untrained_recall@1"],
+        after["eval_recall@5"],
+        after["eval_gap"],
+        args.output_dir,
+    )
+    if dist.is_initialized():  # gloo can abort at interpreter exit; end cleanly (OFFLINE_STACK.md)
+        dist.barrier()
+        dist.destroy_process_group()
+        logging.shutdown()
+        os._exit(0)
+
+
+def _resume_path(args: TwoTowerTrainingArguments) -> str | bool | None:
+    """``--resume_from_checkpoint last`` resumes from the newest checkpoint in output_dir."""
+    if args.resume_from_checkpoint in ("last", "latest"):
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
+        if last is None:
+            raise ValueError(
+                f"--resume_from_checkpoint last: no checkpoint-* in {args.output_dir}."
+            )
+        return last
+    return args.resume_from_checkpoint
+
+
+if __name__ == "__main__":
+    main()
