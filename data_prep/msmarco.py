@@ -147,7 +147,7 @@ def _parse_v21(record: dict, name: str, number: int, positives: str):
     if len(texts) != len(selected):
         raise MalformedDataError(
             f"{name}, row {number}: passages.is_selected has {len(selected)} flags for "
-            f"{len(texts)} passage_text entries; they must pair up one to one."
+            f"{len(texts)} passage_text entries; they must pair up one to one. {V21_FIX}"
         )
     if not all(isinstance(t, str) for t in texts) or not all(s in (0, 1) for s in selected):
         raise MalformedDataError(

@@ -129,7 +129,16 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             model.embeddings.weight.copy_(vectors)
         return model
 
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings = value
+
     def _encode(self, tower: RNNTower, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        if input_ids.size(1) == 0:  # only empty texts: give each one <pad> step to read
+            input_ids = input_ids.new_full((input_ids.size(0), 1), self.config.pad_token_id)
+            attention_mask = torch.zeros_like(input_ids)
         embeds = self.embedding_dropout(self.embeddings(input_ids))  # (B, T, dim)
         vectors = tower(embeds, attention_mask)  # (B, d)
         return F.normalize(vectors, dim=-1) if self.config.normalize else vectors

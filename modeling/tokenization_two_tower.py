@@ -73,6 +73,12 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
         self.passage_max_length = passage_max_length
 
     @classmethod
+    def convert_to_native_format(cls, trust_remote_code=False, **kwargs):
+        # Load tokenizer.json as saved. Without this, transformers rebuilds the backend of a class
+        # with its own __init__ from the extracted vocab (as BPE), losing the WordLevel model.
+        return super().convert_to_native_format(trust_remote_code=True, **kwargs)
+
+    @classmethod
     def from_vocabulary(cls, words: list[str], **kwargs) -> TwoTowerTokenizerFast:
         """Builds the tokenizer so that ``words[i]`` gets id ``i`` (the embedding row)."""
         vocab = {word: i for i, word in enumerate(words)}

@@ -1,0 +1,94 @@
+"""The two-tower model on tiny odd sizes: shapes, packing, towers, save -> reload equality."""
+
+import pytest
+import torch
+
+from modeling import TwoTowerConfig, TwoTowerModel, TwoTowerTokenizerFast
+
+WORDS = [f"w{i}" for i in range(11)] + ["<pad>", "<unk>"]  # vocab 13
+TEXTS = ["w1 w2 w3", "w4", "w5 w6 w7 w8 w9 w10", "", "w1 zzz"]
+
+
+@pytest.fixture
+def tok():
+    return TwoTowerTokenizerFast.from_vocabulary(WORDS)
+
+
+def make(**kwargs):
+    torch.manual_seed(0)
+    return TwoTowerModel.from_glove(torch.randn(13, 7), hidden_size=5, **kwargs)
+
+
+@pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
+@pytest.mark.parametrize("pooling", ["mean", "max", "last"])
+def test_shapes_norms_and_padding_invariance(tok, rnn_type, pooling):
+    model = make(rnn_type=rnn_type, pooling=pooling, output_dim=3, num_layers=2)
+    vectors = model.encode_passages(TEXTS, tokenizer=tok, batch_size=2)
+    assert vectors.shape == (5, 3)
+    torch.testing.assert_close(vectors.norm(dim=1), torch.ones(5))
+    # Packed sequences: a text's vector does not depend on the padding of its batch.
+    alone = torch.cat([model.encode_passages([t], tokenizer=tok) for t in TEXTS])
+    torch.testing.assert_close(vectors, alone, atol=1e-6, rtol=0)
+
+
+def test_towers_are_separate_and_share_embeddings(tok):
+    model = make()
+    q = model.encode_queries(TEXTS, tokenizer=tok)
+    p = model.encode_passages(TEXTS, tokenizer=tok)
+    assert not torch.allclose(q, p)
+    assert model.query_tower.rnn.weight_ih_l0 is not model.passage_tower.rnn.weight_ih_l0
+    assert model.get_input_embeddings() is model.embeddings
+
+
+def test_forward_scores_are_query_passage_cosines(tok):
+    model = make()
+    q = tok.encode_queries(TEXTS[:2])
+    p = tok.encode_passages(TEXTS)
+    out = model(q["input_ids"], q["attention_mask"], p["input_ids"], p["attention_mask"])
+    assert out.scores.shape == (2, 5) and out.loss is None
+    torch.testing.assert_close(out.scores, out.query_embeds @ out.passage_embeds.T)
+
+
+def test_from_glove_rows_and_freezing():
+    vectors = torch.randn(13, 7)
+    frozen = TwoTowerModel.from_glove(vectors, hidden_size=5)
+    torch.testing.assert_close(frozen.embeddings.weight.detach(), vectors)
+    assert not frozen.embeddings.weight.requires_grad
+    assert (frozen.config.pad_token_id, frozen.config.unk_token_id) == (11, 12)
+    tuned = TwoTowerModel.from_glove(vectors, hidden_size=5, freeze_embeddings=False)
+    assert tuned.embeddings.weight.requires_grad
+
+
+def test_save_reload_gives_identical_outputs(tok, tmp_path):
+    model = make(rnn_type="lstm", output_dim=4)
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists()
+    assert not list(tmp_path.glob("*.bin"))
+    again = TwoTowerModel.from_pretrained(tmp_path)
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(again.state_dict()[name], tensor, atol=0, rtol=0, msg=name)
+    torch.testing.assert_close(
+        again.encode_queries(TEXTS, tokenizer=tok), model.encode_queries(TEXTS, tokenizer=tok)
+    )
+
+
+def test_encode_keeps_input_order_across_batch_sizes(tok):
+    model = make()
+    full = model.encode_queries(TEXTS, tokenizer=tok, batch_size=100)
+    torch.testing.assert_close(model.encode_queries(TEXTS, tokenizer=tok, batch_size=1), full)
+    torch.testing.assert_close(model.encode_queries(TEXTS[::-1], tokenizer=tok), full.flip(0))
+    assert model.encode_queries([], tokenizer=tok).shape == (0, 10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rnn_type": "transformer"}, "rnn_type"),
+        ({"pooling": "cls"}, "pooling"),
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"vocab_size": 10, "pad_token_id": 12}, "pad_token_id"),
+    ],
+)
+def test_config_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TwoTowerConfig(**kwargs)

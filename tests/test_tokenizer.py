@@ -1,0 +1,61 @@
+"""The GloVe tokenizer: PTB-like splitting, ids equal to embedding rows, per-tower lengths."""
+
+import pytest
+from transformers import AutoTokenizer
+
+from modeling import TwoTowerTokenizerFast
+
+WORDS = ["the", "do", "n't", "'s", "u.s.", "e-mail", "3.5", "%", ",", "?", "it", "<pad>", "<unk>"]
+
+
+@pytest.fixture
+def tok():
+    return TwoTowerTokenizerFast.from_vocabulary(WORDS, query_max_length=3, passage_max_length=5)
+
+
+def test_ids_are_vocabulary_rows(tok):
+    assert tok.convert_tokens_to_ids(WORDS) == list(range(len(WORDS)))
+    assert (tok.pad_token_id, tok.unk_token_id) == (11, 12)
+
+
+def test_glove_style_splitting_and_lowercasing():
+    tok = TwoTowerTokenizerFast.from_vocabulary(["<pad>", "<unk>"])
+    assert tok.words("Don't it's U.S. e-mail: 3.5% 1,000 café") == [
+        "do", "n't", "it", "'s", "u.s.", "e-mail", ":", "3.5", "%", "1,000", "café",
+    ]  # fmt: skip
+
+
+def test_oov_words_map_to_unk(tok):
+    ids = tok("the zyzzyva IT")["input_ids"]
+    assert ids == [0, tok.unk_token_id, 10]
+
+
+def test_per_tower_truncation_and_padding(tok):
+    text = "the the the the the the the"
+    q = tok.encode_queries([text, "it"])
+    p = tok.encode_passages([text])
+    assert q["input_ids"].shape == (2, 3) and p["input_ids"].shape == (1, 5)
+    assert q["input_ids"][1].tolist() == [10, 11, 11]  # padded with <pad>
+    assert q["attention_mask"][1].tolist() == [1, 0, 0]
+
+
+def test_single_string_is_rejected(tok):
+    with pytest.raises(ValueError, match="list of strings"):
+        tok.encode_queries("the")
+
+
+def test_save_and_auto_reload_round_trip(tok, tmp_path):
+    tok.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    text = ["Don't e-mail the U.S., it's 3.5%?", "unknownword"]
+    assert again(text)["input_ids"] == tok(text)["input_ids"]
+    assert again.pad_token_id == tok.pad_token_id and again.unk_token_id == tok.unk_token_id
+    remote = AutoTokenizer.from_pretrained(tmp_path, trust_remote_code=True)
+    assert (remote.query_max_length, remote.passage_max_length) == (3, 5)
+
+
+def test_real_glove_vocabulary(glove, glove_tokenizer):
+    ids = glove_tokenizer("The cat")["input_ids"]
+    assert ids == [glove.words.index("the"), glove.words.index("cat")]
+    assert glove_tokenizer.pad_token_id == glove.pad_id == 400_000
+    assert glove_tokenizer.unk_token_id == glove.unk_id == 400_001
