@@ -4,11 +4,17 @@ GloVe 6B was trained on lowercased text split by the Stanford (PTB-style) tokeni
 that with a lowercasing normalizer and a regex pre-tokenizer: contractions split as PTB does
 (``don't`` -> ``do n't``, ``it's`` -> ``it 's``), numbers keep their inner ``.``/``,``, words keep
 inner hyphens and dots (``e-mail``, ``u.s.``), every other symbol is a token of its own.
+The saved ``tokenizer.json`` holds the whole pipeline, so ``AutoTokenizer.from_pretrained`` loads
+it anywhere as a standard fast tokenizer, with no remote code (on purpose: a tokenizer ``auto_map``
+would make every plain ``AutoTokenizer`` call demand ``trust_remote_code``).
 Deliberately left out: PTB's quote rewriting (``"`` -> ``` `` ```) and bracket names (``-lrb-``);
 GloVe has the plain symbols too, so they cost nothing.
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
@@ -86,6 +92,12 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
             raise ValueError("The vocabulary has duplicate words; ids would not match rows.")
         return cls(tokenizer_object=build_backend(vocab), **kwargs)
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Saves as usual, plus this file: the checkpoint carries its tokenizer's source."""
+        saved = super().save_pretrained(save_directory, *args, **kwargs)
+        shutil.copy(__file__, Path(save_directory) / Path(__file__).name)
+        return saved
+
     def words(self, text: str) -> list[str]:
         """The normalised words of ``text`` before vocabulary lookup (for OOV statistics)."""
         backend = self.backend_tokenizer
@@ -105,6 +117,3 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
             raise ValueError("Pass a list of strings, not a single string.")
         kwargs.setdefault("return_tensors", "pt")
         return self(list(texts), padding=True, truncation=True, max_length=max_length, **kwargs)
-
-
-TwoTowerTokenizerFast.register_for_auto_class("AutoTokenizer")
