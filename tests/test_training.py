@@ -1,5 +1,5 @@
-"""Training on real MS MARCO pairs: the collator, one real Trainer step, and the script end to
-end, with the checkpoint reloaded through remote code in a process that never imports the project."""
+"""Training on real MS MARCO pairs: the collator, one real Trainer step, and the script end to end,
+with the checkpoint reloaded through remote code in a process that never imports the project."""
 
 import json
 import os
@@ -85,8 +85,9 @@ def test_train_script_end_to_end_and_remote_code_reload(msmarco_dir, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "world_size=1" in run.stderr and "held-out recall@1" in run.stderr
     files = {p.name for p in out.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "modeling_two_tower.py",
-            "configuration_two_tower.py", "tokenization_two_tower.py", "train_summary.json"} <= files  # fmt: skip
+    expected = {"config.json", "model.safetensors", "tokenizer.json", "modeling_two_tower.py",
+                "configuration_two_tower.py", "tokenization_two_tower.py", "train_summary.json"}  # fmt: skip
+    assert expected <= files
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["train"]["train_loss"] > 0 and 0 <= summary["eval"]["eval_recall@1"] <= 1
 
@@ -95,12 +96,14 @@ def test_train_script_end_to_end_and_remote_code_reload(msmarco_dir, tmp_path):
     env.pop("PYTHONPATH", None)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    result = tmp_path / "r.json"
     load = subprocess.run(
-        [sys.executable, "-c", LOAD_ELSEWHERE, str(out), json.dumps(texts), str(tmp_path / "r.json")],
-        capture_output=True, text=True, timeout=120, cwd=elsewhere, env=env, stdin=subprocess.DEVNULL,
+        [sys.executable, "-c", LOAD_ELSEWHERE, str(out), json.dumps(texts), str(result)],
+        capture_output=True, text=True, timeout=120, cwd=elsewhere, env=env,
+        stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert load.returncode == 0, load.stderr[-3000:]
-    remote = json.loads((tmp_path / "r.json").read_text())
+    remote = json.loads(result.read_text())
     assert remote["class"].startswith("transformers_modules")
 
     model = TwoTowerModel.from_pretrained(out)
