@@ -85,8 +85,8 @@ def test_train_script_end_to_end_and_remote_code_reload(msmarco_dir, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "world_size=1" in run.stderr and "held-out recall@1" in run.stderr
     files = {p.name for p in out.iterdir()}
-    expected = {"config.json", "model.safetensors", "tokenizer.json", "modeling_two_tower.py",
-                "configuration_two_tower.py", "tokenization_two_tower.py", "train_summary.json"}  # fmt: skip
+    code = {"configuration_two_tower.py", "modeling_two_tower.py", "tokenization_two_tower.py"}
+    expected = {"config.json", "model.safetensors", "tokenizer.json", "train_summary.json", *code}
     assert expected <= files
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["train"]["train_loss"] > 0 and 0 <= summary["eval"]["eval_recall@1"] <= 1
