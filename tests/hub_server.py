@@ -5,20 +5,20 @@ and ``transformers`` code: ``create_repo``, ``upload_folder``/``create_commit``/
 (text inline, weights through git-LFS), ``create_branch``, ``repo_info``, ``list_repo_tree`` and
 ``resolve`` downloads with the headers the client checks (see ../shared/docs/OFFLINE_STACK.md).
 On disk: one JSON file per repo (branches, commits with their file tables), blobs by sha256.
-Deliberately left out: Xet (clients set ``HF_HUB_DISABLE_XET=1``), pull requests, tags, pagination,
-``.gitignore``, several users. ``python tests/hub_server.py [PORT] [ROOT]`` runs it alone.
+Deliberately left out: Xet (clients set ``HF_HUB_DISABLE_XET=1``), pull requests, tags, deletions,
+commit listing, pagination, ``.gitignore``, several users. Outside tests, a standalone server:
+``LocalHub("hub_dir", port=8000).httpd.serve_forever()``.
 """
 
 from __future__ import annotations
 
 import atexit
 import base64
+import functools
 import hashlib
 import json
-import logging
 import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -71,22 +71,23 @@ class HubStorage:
         return self.root / "repos" / kind / f"{repo_id}.json"
 
     def load(self, kind: str, repo_id: str) -> dict:
-        if not self.state_path(kind, repo_id).exists():
-            raise HubError(404, f"Repository {repo_id} not found.", "RepoNotFound")
-        return json.loads(self.state_path(kind, repo_id).read_text())
+        with self.lock:
+            if not self.state_path(kind, repo_id).exists():
+                raise HubError(404, f"Repository {repo_id} not found.", "RepoNotFound")
+            return json.loads(self.state_path(kind, repo_id).read_text())
 
     def save(self, kind: str, repo_id: str, state: dict) -> None:
-        path = self.state_path(kind, repo_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(state))
-        path.with_suffix(".tmp").replace(path)
+        """Writes ``state``; callers hold ``lock`` from their `load` on, so nobody reads halfway."""
+        self.state_path(kind, repo_id).parent.mkdir(parents=True, exist_ok=True)
+        self.state_path(kind, repo_id).write_text(json.dumps(state))
 
     def blob(self, sha256: str) -> Path:
         return self.root / "blobs" / sha256
 
     def put_blob(self, data: bytes) -> str:
         sha256 = hashlib.sha256(data).hexdigest()
-        self.blob(sha256).write_bytes(data)
+        if not self.blob(sha256).exists():  # never rewrite a blob that may be being read
+            self.blob(sha256).write_bytes(data)
         return sha256
 
     def regular_entry(self, data: bytes) -> dict:
@@ -163,15 +164,6 @@ def _folder(path: str) -> dict:
     return {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "path": path}
 
 
-def _card_errors(content: str) -> list[str]:
-    """What ``validate-yaml`` rejects: metadata that is not a mapping or a valid model-index."""
-    try:
-        ModelCard(content, ignore_metadata_errors=False)
-    except Exception as err:  # any parse failure is for the README's author to fix
-        return [f"Invalid metadata: {type(err).__name__}: {err}"]
-    return []
-
-
 class HubHandler(BaseHTTPRequestHandler):
     """Serves one request from ``self.server.hub`` (a `LocalHub`)."""
 
@@ -181,8 +173,7 @@ class HubHandler(BaseHTTPRequestHandler):
         hub, url = self.server.hub, urlsplit(self.path)
         self.base_url = f"http://{self.headers.get('Host')}"
         self.query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        with hub.storage.lock:
-            hub.requests.append((self.command, url.path))
+        hub.requests.append((self.command, url.path))  # list.append is atomic
         try:
             length = int(self.headers.get("Content-Length") or 0)  # the client never chunks
             self.body = self.rfile.read(length)
@@ -232,8 +223,12 @@ class HubHandler(BaseHTTPRequestHandler):
         if path == "/api/repos/create" and method == "POST":
             return self._create_repo()
         if path == "/api/validate-yaml" and method == "POST":
-            errors = [{"message": e} for e in _card_errors(self._body_json().get("content", ""))]
-            return self._json({"errors": errors, "warnings": []}, 400 if errors else 200)
+            try:  # rejected: metadata that is not a mapping, or a model-index that does not parse
+                ModelCard(self._body_json().get("content", ""), ignore_metadata_errors=False)
+            except Exception as err:
+                errors = [{"message": f"Invalid metadata: {type(err).__name__}: {err}"}]
+                return self._json({"errors": errors, "warnings": []}, 400)
+            return self._json({"errors": [], "warnings": []})
         if match := LFS_OBJECT.match(path):
             return self._lfs_upload(method, match.group(1))
         for pattern in (LFS_BATCH, RESOLVE, API_REPO):
@@ -299,9 +294,8 @@ class HubHandler(BaseHTTPRequestHandler):
         raise HubError(404, f"{method} /api/{kind}/{repo_id}/{action} is not served.")
 
     def _info(self, repo_id: str, state: dict, sha: str) -> dict:
-        siblings = []
-        for path, entry in sorted(state["commits"][sha]["files"].items()):
-            siblings.append({"rfilename": path, "size": entry["size"], "blobId": entry["oid"]})
+        files = sorted(state["commits"][sha]["files"].items())
+        siblings = [{"rfilename": p, "size": e["size"], "blobId": e["oid"]} for p, e in files]
         info = dict(id=repo_id, modelId=repo_id, author=repo_id.split("/")[0], sha=sha, tags=[])
         info.update(private=state["private"], disabled=False, gated=False, siblings=siblings)
         info.update(lastModified=state["commits"][sha]["date"], createdAt=state["createdAt"])
@@ -366,11 +360,8 @@ def _upload_mode(file: dict, files: dict) -> dict:
 
 
 class LocalHub:
-    """A Hub API server on 127.0.0.1 (``port`` 0: a free one), in a daemon thread.
-
-    Repos are stored under ``root`` (None: a temporary folder removed at exit). ``token`` is
-    required for writes and for reading private repos (None: no authentication).
-    """
+    """A Hub API server on 127.0.0.1 (``port`` 0: a free one); repos under ``root`` (None: a
+    temporary folder); ``token`` required to write and to read private repos (None: no auth)."""
 
     def __init__(self, root: str | Path | None = None, token: str | None = "hf_local", port=0):
         if root is None:
@@ -390,26 +381,17 @@ class LocalHub:
         self.httpd.server_close()
 
     def client_env(self, hf_home: str | Path, base: dict | None = None) -> dict:
-        """Environment for a client subprocess: this endpoint and token, LFS, ``hf_home``."""
-        env = dict(HF_ENDPOINT=self.url, HF_HOME=str(hf_home), HF_TOKEN=self.token or "")
-        env.update(HF_HUB_OFFLINE="0", TRANSFORMERS_OFFLINE="0", HF_HUB_DISABLE_XET="1")
-        return {**(base or {}), **env, "HF_HUB_DISABLE_TELEMETRY": "1"}
+        """A client subprocess's environment: ``base`` less its Hub settings, then this endpoint
+        and token, online, LFS uploads, and ``hf_home`` as the only cache."""
+        prefixes = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_")
+        env = {k: v for k, v in (base or {}).items() if not k.startswith(prefixes)}
+        env.update(HF_ENDPOINT=self.url, HF_HOME=str(hf_home), HF_TOKEN=self.token or "")
+        return {**env, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1"}
 
 
-_SESSION_HUB: LocalHub | None = None
-
-
+@functools.cache
 def session_hub() -> LocalHub:
     """The one server of this process (one per test session), started on first use."""
-    global _SESSION_HUB
-    if _SESSION_HUB is None:
-        _SESSION_HUB = LocalHub().start()
-        atexit.register(_SESSION_HUB.stop)
-    return _SESSION_HUB
-
-
-if __name__ == "__main__":  # python tests/hub_server.py [PORT] [ROOT]: serve until Ctrl-C
-    port, root = (sys.argv[1:] + ["8000", "local_hub"])[:2]
-    hub = LocalHub(root, token="hf_local", port=int(port))
-    logging.warning("export HF_ENDPOINT=%s HF_TOKEN=hf_local HF_HUB_DISABLE_XET=1", hub.url)
-    hub.httpd.serve_forever()
+    hub = LocalHub().start()
+    atexit.register(hub.stop)
+    return hub
