@@ -2,8 +2,11 @@
 
 With several processes (``accelerate launch``), query and passage embeddings are gathered so every
 query sees the whole global batch as negatives; the gradient flows through the local slice only
-(tevatron's ``negatives_x_device``). Deliberately left out: de-duplicating a passage that lands
-on two processes (it counts as a negative for the other process's query, a rare collision).
+(tevatron's ``negatives_x_device``). The triplet loss draws its negatives from a generator seeded
+by (seed, step, micro-batch), so all processes draw the same negatives for the gathered batch, an
+N-process run draws what a 1-process run on the same global batch draws, and a resumed run what an
+uninterrupted one draws. Deliberately left out: de-duplicating a passage that lands on two
+processes (it counts as a negative for the other process's query, a rare collision).
 """
 
 from __future__ import annotations
@@ -62,13 +65,38 @@ class TwoTowerTrainer(Trainer):
     """Trainer whose batches hold a ``positive_mask`` instead of labels.
 
     Reads ``loss`` ("triplet" | "infonce"), ``margin``, ``temperature`` and
-    ``gather_across_processes`` from its `TwoTowerTrainingArguments`.
+    ``gather_across_processes`` from its `TwoTowerTrainingArguments`. ``train()`` adds
+    ``train_pairs_per_second`` (query-positive pairs, all processes) to its metrics.
     """
+
+    loss_is_scaled_for_ga = False  # a mean over the batch: the Trainer divides it by the GA steps
+
+    def train(self, *args, **kwargs):
+        self._undo_eval_only_preparation()
+        self._train_pairs = torch.zeros((), dtype=torch.long, device=self.args.device)
+        result = super().train(*args, **kwargs)
+        pairs = self.accelerator.reduce(self._train_pairs, reduction="sum").item()
+        result.metrics["train_pairs_per_second"] = round(pairs / result.metrics["train_runtime"], 2)
+        return result
+
+    def _undo_eval_only_preparation(self) -> None:
+        """An ``evaluate()`` before ``train()`` prepares the bare model for evaluation and marks
+        it ``_is_accelerate_prepared``; ``train()`` then skips the DDP wrapping and every process
+        trains alone on its own gradients (transformers 5.24, accelerate 1.15). Drop the mark."""
+        model = self.model
+        if self.model_wrapped is model and getattr(model, "_is_accelerate_prepared", False):
+            model = self.accelerator.unwrap_model(model, keep_fp32_wrapper=False)  # own forward
+            del model._is_accelerate_prepared
+            self.accelerator._models = [m for m in self.accelerator._models if m is not model]
+            self.model = self.model_wrapped = model
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         positive_mask = inputs.pop("positive_mask")
+        if model.training and hasattr(self, "_train_pairs"):
+            self._train_pairs += positive_mask.sum()  # stays on the device: no sync per step
         outputs = model(**inputs)
-        q, p = outputs.query_embeds, outputs.passage_embeds
+        # The loss in float32 even under --bf16: InfoNCE divides cosines by a small temperature.
+        q, p = outputs.query_embeds.float(), outputs.passage_embeds.float()
         if self._gathering():
             q, p = gather_with_local_grad(q), gather_with_local_grad(p)
             positive_mask = gather_positive_mask(positive_mask)
@@ -80,7 +108,19 @@ class TwoTowerTrainer(Trainer):
     def _loss(self, q: torch.Tensor, p: torch.Tensor, positive_mask: torch.Tensor) -> torch.Tensor:
         if self.args.loss == "infonce":
             return info_nce_loss(q, p, positive_mask, temperature=self.args.temperature)
-        return full_batch_triplet_loss(q, p, positive_mask, margin=self.args.margin)
+        return full_batch_triplet_loss(
+            q, p, positive_mask, margin=self.args.margin, generator=self._negative_draws(q.device)
+        )
+
+    def _negative_draws(self, device: torch.device) -> torch.Generator:
+        """A generator seeded by (seed, global step, micro-batch of that step, train/eval)."""
+        key = (self.args.seed, self.state.global_step, self.model.training)
+        self._micro_batch = getattr(self, "_micro_batch", -1) + 1
+        if key != getattr(self, "_draw_key", None):
+            self._draw_key, self._micro_batch = key, 0
+        generator = torch.Generator(device=device)
+        generator.manual_seed(hash((*key, self._micro_batch)) & (2**63 - 1))  # ints: no hash salt
+        return generator
 
     def _gathering(self) -> bool:
         return (
