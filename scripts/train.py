@@ -86,7 +86,8 @@ def main() -> None:
         tokenizer = TwoTowerTokenizerFast.from_vocabulary(vocab.words, **tokenizer_kwargs)
         logger.info("Vocabulary: %s", report)
 
-    # 4. Model
+    # 4. Model (seeded here: the Trainer seeds only after the model exists)
+    transformers.set_seed(args.seed)
     model = TwoTowerModel.from_glove(torch.from_numpy(vocab.vectors), **model_args.config_kwargs())
     logger.info(
         "Model: %s %s, %d trainable / %d parameters",
@@ -121,19 +122,30 @@ def main() -> None:
         "eval": after,
         "world_size": args.world_size,
     }
+    if torch.cuda.is_available():
+        summary["peak_gpu_memory_gb"] = torch.cuda.max_memory_allocated() / 2**30
     if trainer.is_world_process_zero():
         Path(args.output_dir, "train_summary.json").write_text(json.dumps(summary, indent=2))
     if args.push_to_hub:
         trainer.push_to_hub(commit_message="Trained two-tower model")
     logger.info(
-        "Done in %.0fs: held-out recall@1 %.3f (untrained %.3f), recall@5 %.3f, gap %.3f -> %s",
+        "Done in %.0fs (%.0f pairs/s): held-out recall@1 %.3f (untrained %.3f), recall@5 %.3f, "
+        "gap %.3f -> %s",
         result.metrics["train_runtime"],
+        result.metrics["train_pairs_per_second"],
         after["eval_recall@1"],
         before["untrained_recall@1"],
         after["eval_recall@5"],
         after["eval_gap"],
         args.output_dir,
     )
+
+    # 7. Close the wandb run and wait for its files: the exit below skips atexit hooks
+    if "wandb" in args.report_to and trainer.is_world_process_zero():
+        import wandb
+
+        wandb.finish()
+        wandb.teardown()
     if dist.is_initialized():  # gloo can abort at interpreter exit; end cleanly (OFFLINE_STACK.md)
         dist.barrier()
         dist.destroy_process_group()
