@@ -3,7 +3,7 @@
     python scripts/push_to_hub.py --checkpoint_dir checkpoints/two_tower_final \\
         --repo_id your-name/two-tower-msmarco --eval_results results/eval.json
 
-One commit uploads the weights, config.json, the tokenizer files, the remote-code files that
+One commit uploads the weights, config.json, the tokenizer files, the code files that
 ``AutoModel.from_pretrained(repo_id, trust_remote_code=True)`` runs, a README.md model card built
 from model_card.md (metadata, measured results next to the baselines, usage, training, limits)
 and the evaluation JSON as eval_results.json. Files that did not change are skipped, so pushing
@@ -31,8 +31,8 @@ from huggingface_hub import CommitOperationAdd, HfApi
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
 
 logger = logging.getLogger("push_to_hub")
-CODE_FILES = ("configuration_two_tower.py", "modeling_two_tower.py", "tokenization_two_tower.py")
-OPTIONAL_FILES = ("special_tokens_map.json", "added_tokens.json", "generation_config.json")
+# Pushed when present: tokenizer extras, and the tokenizer's source (it loads without remote code).
+OPTIONAL_FILES = ("special_tokens_map.json", "added_tokens.json", "tokenization_two_tower.py")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,8 +82,8 @@ def checkpoint_files(checkpoint_dir: str | Path) -> dict[str, Path]:
 
     Complete means: config.json with an ``auto_map`` for AutoModel, the weights
     (model.safetensors, or an index and all its shards), tokenizer.json and
-    tokenizer_config.json, and every remote-code file that the auto_maps name or that those
-    files import relatively.
+    tokenizer_config.json, and every code file that an ``auto_map`` names or that those files
+    import relatively (what ``trust_remote_code`` will download and run).
 
     Raises:
         ValueError: Naming every missing file and what it is for.
@@ -96,7 +96,7 @@ def checkpoint_files(checkpoint_dir: str | Path) -> dict[str, Path]:
     files = {name: folder / name for name in required if (folder / name).is_file()}
     missing = {name: role for name, role in required.items() if name not in files}
     files.update(_weights(folder, missing))
-    code = set(CODE_FILES) | _auto_map_modules(folder, missing)
+    code = _auto_map_modules(folder, missing)
     while code:  # the code files, and the sibling modules they import
         name = code.pop()
         if name in files or name in missing:
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> str:
     if commit.oid == head:
         logger.info("%s@%s already has these files: no commit made.", url, args.revision)
     else:
-        logger.info("Pushed %d files to %s@%s: %s", len(operations), url, args.revision, commit)
+        logger.info("Pushed to %s@%s (unchanged files skipped): %s", url, args.revision, commit)
     return commit.oid
 
 

@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +87,10 @@ def trained(tmp_path_factory) -> Trained:
     return Trained(folder, model, tokenizer, eval_json)
 
 
-def run(hub, tmp_path: Path, argv: list[str], cwd: Path = REPO, drop=(), **env):
+def run(hub, tmp_path: Path, argv: list[str], cwd: Path = REPO, drop: tuple = (), **env):
     """Runs a command as a Hub client of ``hub`` with an empty HF_HOME under ``tmp_path``."""
     home = tmp_path / f"hf_home_{len(list(tmp_path.glob('hf_home_*')))}"
+    assert not home.exists()  # every client starts with an empty cache
     full_env = {**hub.client_env(home, base=os.environ), **env}
     for name in drop:
         full_env.pop(name)
@@ -109,17 +112,18 @@ import json, sys
 from huggingface_hub import HfApi, hf_hub_download
 from transformers import AutoModel, AutoTokenizer
 
-repo, queries, passages = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-tokenizer = AutoTokenizer.from_pretrained(repo, trust_remote_code=True)
+repo, queries, passages, out = sys.argv[1], *map(json.loads, sys.argv[2:4]), sys.argv[4]
+tokenizer = AutoTokenizer.from_pretrained(repo)  # a standard fast tokenizer: no remote code
 model = AutoModel.from_pretrained(repo, trust_remote_code=True)
-print(json.dumps(dict(
+open(out, "w").write(json.dumps(dict(
     model_class=f"{type(model).__module__}.{type(model).__name__}",
+    tokenizer_class=type(tokenizer).__name__,
     project_imported="modeling" in sys.modules,
     queries=model.encode_queries(queries, tokenizer=tokenizer).tolist(),
     passages=model.encode_passages(passages, tokenizer=tokenizer).tolist(),
     readme=open(hf_hub_download(repo, "README.md"), encoding="utf-8").read(),
     lfs={e.path: e.lfs is not None for e in HfApi().list_repo_tree(repo, recursive=True)},
-)))
+)))  # a file, not stdout: transformers prints its remote-code question there
 """
 
 
@@ -131,16 +135,19 @@ def pushed(hub, trained, tmp_path_factory) -> dict:
     push(hub, tmp_path, trained.folder, "tester/tiny-two-tower", "--private", *evaluation)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
+    assert not outside.resolve().is_relative_to(REPO)
     argv = [sys.executable, "-c", textwrap.dedent(LOAD), "tester/tiny-two-tower"]
-    proc = run(hub, tmp_path, [*argv, json.dumps(QUERIES), json.dumps(PASSAGES)], cwd=outside)
+    argv += [json.dumps(QUERIES), json.dumps(PASSAGES), str(tmp_path / "loaded.json")]
+    proc = run(hub, tmp_path, argv, cwd=outside)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads((tmp_path / "loaded.json").read_text())
 
 
 def test_pushed_checkpoint_loads_in_a_fresh_process_with_identical_embeddings(trained, pushed):
     assert pushed["model_class"].startswith("transformers_modules.")  # the repo's code ran
     assert pushed["model_class"].endswith(".TwoTowerModel")
     assert not pushed["project_imported"], "the local package was imported instead of the Hub code"
+    assert pushed["tokenizer_class"] == "TokenizersBackend"  # transformers' own fast tokenizer
     expected_q = trained.model.encode_queries(QUERIES, tokenizer=trained.tokenizer)
     expected_p = trained.model.encode_passages(PASSAGES, tokenizer=trained.tokenizer)
     assert (torch.tensor(pushed["queries"]) - expected_q).abs().max() < 1e-6
@@ -157,6 +164,16 @@ def test_pushed_checkpoint_loads_in_a_fresh_process_with_identical_embeddings(tr
         "tokenizer.json": False,
         "tokenizer_config.json": False,
     }
+
+
+def test_private_flag_hides_the_repo_from_anonymous_clients(hub, pushed):
+    url = f"{hub.url}/api/models/tester/tiny-two-tower"
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        urllib.request.urlopen(url)
+    assert anonymous.value.code == 401
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {hub.token}"})
+    with urllib.request.urlopen(request) as response:
+        assert json.load(response)["private"] is True
 
 
 def test_pushed_readme_is_a_model_card_with_the_evaluation_numbers(pushed):
@@ -211,7 +228,7 @@ def test_revision_branch_with_token_from_env_file(hub, trained, pushed, tmp_path
     main_before = hub.storage.load("models", "tester/tiny-two-tower")["refs"]["main"]
     argv = ["--eval_results", str(changed), "--revision", "rerun"]
     argv += ["--env_file", str(tmp_path / "secrets.env")]
-    proc = push(hub, tmp_path, trained.folder, "tester/tiny-two-tower", *argv, drop=["HF_TOKEN"])
+    proc = push(hub, tmp_path, trained.folder, "tester/tiny-two-tower", *argv, drop=("HF_TOKEN",))
 
     state = hub.storage.load("models", "tester/tiny-two-tower")
     assert state["refs"]["main"] == main_before
@@ -221,18 +238,35 @@ def test_revision_branch_with_token_from_env_file(hub, trained, pushed, tmp_path
     assert hub.token not in proc.stdout + proc.stderr, "the token was logged"
 
 
+def test_card_needs_to_know_which_system_it_is_and_hides_secrets_and_paths(trained):
+    from modeling.model_card import build_model_card
+
+    renamed = {"run-7": EVAL["two_tower_tiny"], "BM25": EVAL["BM25"]}
+    with pytest.raises(ValueError, match="pass --eval_system"):
+        build_model_card(trained.folder, eval_results=renamed)
+    training = {"hub_token": "hf_secret", "output_dir": "/home/me/out", "learning_rate": 0.001}
+    training["data"] = {"train_file": "/home/me/data/pairs.jsonl"}
+    card = build_model_card(
+        trained.folder, eval_results=renamed, eval_system="run-7", training_args=training
+    )
+    assert "hf_secret" not in card.content and "/home/me" not in card.content
+    assert "| `data.train_file` | pairs.jsonl |" in card.content
+    assert "| **two_tower_tiny** (this model) | 0.247 |" in card.content  # named by its folder
+    assert "| BM25 | 0.384 |" in card.content
+
+
 def test_incomplete_folder_is_refused_before_any_request(hub, trained, tmp_path):
     folder = tmp_path / "incomplete"
     shutil.copytree(trained.folder, folder)
-    for name in ("model.safetensors", "tokenizer.json", "tokenization_two_tower.py"):
+    for name in ("model.safetensors", "tokenizer.json", "modeling_two_tower.py"):
         (folder / name).unlink()
     start = len(hub.requests)
     proc = push(hub, tmp_path, folder, "tester/incomplete", ok=False)
 
     assert proc.returncode == 2
     assert "Nothing was pushed" in proc.stderr
-    for missing in ("model.safetensors (weights)", "tokenizer.json (tokenizer)",
-                    "tokenization_two_tower.py (remote code"):  # fmt: skip
+    named = ["model.safetensors (weights)", "tokenizer.json (tokenizer)"]
+    for missing in [*named, "modeling_two_tower.py (remote code"]:
         assert missing in proc.stderr
     assert "config.json (" not in proc.stderr  # present files are not blamed
     assert hub.requests[start:] == [], "the script talked to the Hub before refusing"
