@@ -1,0 +1,168 @@
+"""Dense text encoders behind one interface, so evaluation and search treat every system alike.
+
+An encoder turns lists of texts into L2-normalised ``(n, d)`` float32 numpy arrays in input
+order, with separate query and passage sides. `TwoTowerEncoder` wraps a checkpoint directory;
+the untrained GloVe average and all-MiniLM-L6-v2 live in ``baselines.py``. `load_encoder`
+resolves a reference string (a checkpoint path, ``"minilm"`` or ``"glove-avg"``) to one of them,
+so an index can record which model built it. `EmbeddingCache` keeps passage embeddings on disk,
+keyed by the encoder and a hash of the exact texts, for encoders too slow to rerun (MiniLM).
+Deliberately left out: sparse systems (BM25 is in ``baselines.py`` with its own interface).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CACHE_DIR = Path(
+    os.environ.get("TWO_TOWER_EVAL_CACHE", Path.home() / ".cache" / "two_tower_eval")
+)
+
+
+class DenseEncoder:
+    """Base class: ``name`` for tables, ``reference`` to reload it, two encoding sides."""
+
+    name: str = "dense"
+    reference: str = ""
+
+    def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        """Queries -> L2-normalised ``(n, d)`` float32 array."""
+        raise NotImplementedError
+
+    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        """Passages -> L2-normalised ``(n, d)`` float32 array."""
+        raise NotImplementedError
+
+    @property
+    def cache_key(self) -> str:
+        """Identifies the weights for the on-disk cache; empty means "do not cache"."""
+        return ""
+
+
+class TwoTowerEncoder(DenseEncoder):
+    """A two-tower checkpoint directory (or Hub id) loaded with ``from_pretrained``.
+
+    Args:
+        path: Directory holding ``config.json``, the weights and ``tokenizer.json``.
+        batch_size: Texts per forward pass.
+        device: ``"cpu"``, ``"cuda"``, ...; None picks CUDA when available.
+        name: Label in result tables; defaults to the directory name.
+    """
+
+    def __init__(
+        self, path: str | Path, batch_size: int = 256, device: str | None = None, name: str = ""
+    ):
+        import torch
+        from transformers import AutoTokenizer
+
+        from . import TwoTowerModel
+
+        path = str(path)
+        if Path(path).exists() and not (Path(path) / "config.json").exists():
+            raise ValueError(
+                f"{path} has no config.json: pass a checkpoint directory written by "
+                "save_pretrained (e.g. checkpoints/two_tower_final)."
+            )
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = TwoTowerModel.from_pretrained(path)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(device).eval()
+        self.batch_size = batch_size
+        self.reference = str(Path(path).resolve()) if Path(path).exists() else path
+        self.name = name or Path(path.rstrip("/")).name
+
+    def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self.model.encode_queries(
+            list(texts),
+            tokenizer=self.tokenizer,
+            batch_size=self.batch_size,
+            progress_bar=progress_bar,
+        ).numpy()
+
+    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self.model.encode_passages(
+            list(texts),
+            tokenizer=self.tokenizer,
+            batch_size=self.batch_size,
+            progress_bar=progress_bar,
+        ).numpy()
+
+
+def load_encoder(
+    reference: str | Path, batch_size: int | None = None, device: str | None = None
+) -> DenseEncoder:
+    """Resolves a model reference to an encoder.
+
+    Args:
+        reference: A two-tower checkpoint path, ``"minilm"``/``"all-MiniLM-L6-v2"`` or
+            ``"glove-avg"``.
+        batch_size: Texts per forward pass (default: 256 for two-tower, 64 for MiniLM).
+        device: ``"cpu"``, ``"cuda"``, ...; None picks CUDA when available.
+    """
+    from .baselines import GLOVE_AVG_NAMES, MINILM_NAMES, GloveAverageEncoder, MiniLMEncoder
+
+    reference = str(reference)
+    if reference.lower() in MINILM_NAMES:
+        return MiniLMEncoder(batch_size=batch_size or 64, device=device)
+    if reference.lower() in GLOVE_AVG_NAMES:
+        return GloveAverageEncoder()
+    if not Path(reference).exists() and "/" not in reference:
+        raise ValueError(
+            f"Model {reference!r} is neither a checkpoint directory nor one of "
+            f"{sorted(MINILM_NAMES | GLOVE_AVG_NAMES)}; pass e.g. checkpoints/two_tower_final."
+        )
+    return TwoTowerEncoder(reference, batch_size=batch_size or 256, device=device)
+
+
+class EmbeddingCache:
+    """Passage embeddings on disk, one ``.npy`` per (encoder, exact list of texts).
+
+    Args:
+        directory: Where the files go (default ``~/.cache/two_tower_eval`` or
+            ``$TWO_TOWER_EVAL_CACHE``).
+    """
+
+    def __init__(self, directory: str | Path | None = None):
+        self.directory = Path(directory) if directory else DEFAULT_CACHE_DIR
+
+    def encode_passages(
+        self, encoder: DenseEncoder, texts: Sequence[str], progress_bar: bool = False
+    ) -> np.ndarray:
+        """Reads the embeddings of ``texts`` from disk, or encodes and stores them."""
+        if not encoder.cache_key:
+            return encoder.encode_passages(texts, progress_bar=progress_bar)
+        path = self.directory / encoder.cache_key / f"{texts_fingerprint(texts)}.npy"
+        if path.exists():
+            embeddings = np.load(path)
+            if embeddings.shape[0] == len(texts):
+                logger.info(
+                    "%s: %d passage embeddings read from %s", encoder.name, len(texts), path
+                )
+                return embeddings
+            logger.warning(
+                "Ignoring %s: %d rows for %d texts", path, embeddings.shape[0], len(texts)
+            )
+        embeddings = encoder.encode_passages(texts, progress_bar=progress_bar)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, embeddings)
+        partial.replace(path)  # atomic: a concurrent reader never sees half a file
+        logger.info("%s: cached %d passage embeddings in %s", encoder.name, len(texts), path)
+        return embeddings
+
+
+def texts_fingerprint(texts: Sequence[str]) -> str:
+    """SHA-256 of the texts, length-prefixed so that no two different lists collide by joining."""
+    digest = hashlib.sha256()
+    for text in texts:
+        data = text.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()[:32]
