@@ -1,0 +1,226 @@
+"""Search: chunked exact search, corpus streaming, index save/load, model checks, 2 processes."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from data_prep.corpus_stream import iter_corpus
+from modeling.search import SearchIndex, build_index, exact_search, faiss_search, search
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def save_tiny_checkpoint(glove, path: Path, seed: int = 0) -> Path:
+    """An untrained two-tower model over the 5,000 most frequent GloVe words; odd sizes."""
+    from data_prep.glove import prune_vocabulary
+    from modeling import TwoTowerModel, TwoTowerTokenizerFast
+
+    vocab, _ = prune_vocabulary(glove, [], keep_top=5000)
+    torch.manual_seed(seed)
+    model = TwoTowerModel.from_glove(
+        torch.from_numpy(vocab.vectors), hidden_size=7, passage_max_length=64
+    )
+    model.save_pretrained(path)
+    TwoTowerTokenizerFast.from_vocabulary(vocab.words).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(glove, tmp_path_factory):
+    return save_tiny_checkpoint(glove, tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="module")
+def small_corpus(msmarco_dir, tmp_path_factory) -> Path:
+    """The first 120 real passages of corpus.tsv."""
+    path = tmp_path_factory.mktemp("corpus") / "corpus.tsv"
+    with open(msmarco_dir / "corpus.tsv", encoding="utf-8") as handle:
+        path.write_text("".join(next(handle) for _ in range(120)), encoding="utf-8")
+    return path
+
+
+def brute_force(queries, passages, k):
+    scores = queries @ passages.T
+    rows = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(scores, rows, axis=1), rows
+
+
+def test_chunked_search_equals_unchunked(tmp_path):
+    rng = np.random.default_rng(0)
+    passages = rng.standard_normal((1009, 13)).astype(np.float32)
+    queries = rng.standard_normal((17, 13)).astype(np.float32)
+    np.save(tmp_path / "p.npy", passages)
+    on_disk = np.load(tmp_path / "p.npy", mmap_mode="r")
+    expected_scores, expected_rows = brute_force(queries, passages, 25)
+    for chunk_size in (10, 97, 1009, 5000):
+        for corpus in (passages, on_disk):
+            scores, rows = exact_search(queries, corpus, k=25, chunk_size=chunk_size)
+            np.testing.assert_array_equal(rows, expected_rows)
+            np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-5)
+
+
+def test_search_ties_keep_the_lower_row_and_k_is_capped():
+    v, w = np.eye(3, dtype=np.float32)[:2]
+    passages = np.stack([w, v, w, v, v])
+    for chunk_size in (1, 2, 5):
+        scores, rows = exact_search(v[None], passages, k=3, chunk_size=chunk_size)
+        assert rows.tolist() == [[1, 3, 4]] and scores.tolist() == [[1.0, 1.0, 1.0]]
+    assert exact_search(v[None], passages, k=50)[1].shape == (1, 5)
+    with pytest.raises(ValueError, match="same width"):
+        exact_search(np.ones((1, 4), np.float32), passages, k=1)
+
+
+def test_faiss_backend_equals_exact_search():
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(1)
+    passages = rng.standard_normal((500, 16)).astype(np.float32)
+    queries = rng.standard_normal((9, 16)).astype(np.float32)
+    scores, rows, _ = faiss_search(queries, passages, k=10, chunk_size=77)
+    expected_scores, expected_rows = brute_force(queries, passages, 10)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_allclose(scores, expected_scores, rtol=1e-4, atol=1e-4)
+
+
+def test_corpus_streams_from_tsv_jsonl_and_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids, texts = [f"p{i}" for i in range(7)], [f"passage {i}\twith a tab" for i in range(7)]
+    (tmp_path / "c.tsv").write_text("".join(f"{i}\t{t}\n" for i, t in zip(ids, texts, strict=True)))
+    rows = [json.dumps({"id": i, "text": t}) for i, t in zip(ids, texts, strict=True)]
+    (tmp_path / "c.jsonl").write_text("\n".join(rows) + "\n")
+    pq.write_table(pa.table({"pid": ids, "passage": texts}), tmp_path / "c.parquet")
+    for name in ("c.tsv", "c.jsonl", "c.parquet"):
+        chunks = list(iter_corpus(tmp_path / name, chunk_size=3))
+        assert [len(chunk_ids) for chunk_ids, _ in chunks] == [3, 3, 1], name
+        assert [pid for chunk_ids, _ in chunks for pid in chunk_ids] == ids
+        assert [text for _, chunk_texts in chunks for text in chunk_texts] == texts
+    (tmp_path / "bad.jsonl").write_text('{"title": "x"}\n')
+    with pytest.raises(ValueError, match="no field among"):
+        list(iter_corpus(tmp_path / "bad.jsonl"))
+    (tmp_path / "c.csv").write_text("p0,passage\n")
+    with pytest.raises(ValueError, match="unknown corpus format"):
+        list(iter_corpus(tmp_path / "c.csv"))
+
+
+def test_index_save_load_round_trip(tiny_model_dir, small_corpus, tmp_path):
+    from modeling.encoders import TwoTowerEncoder
+
+    encoder = TwoTowerEncoder(tiny_model_dir, batch_size=32)
+    build_index(encoder, small_corpus, tmp_path / "index", chunk_size=32, progress_bar=False)
+    index = SearchIndex(tmp_path / "index")
+    ids, texts = next(iter_corpus(small_corpus, chunk_size=10_000))
+    assert index.ids == ids and len(index) == 120
+    assert index.model_reference == str(Path(tiny_model_dir).resolve())
+    assert index.meta["chunks"] == 4 and not (tmp_path / "index" / "_parts").exists()
+    assert index.text(0) == texts[0] and index.text(119) == texts[119]
+    np.testing.assert_allclose(index.embeddings, encoder.encode_passages(texts), atol=1e-5)
+    # Search through the loaded index = brute force over the same vectors.
+    hits = search(index, encoder, [texts[5], "what is the longest word"], k=4)
+    query_vectors = encoder.encode_queries([texts[5], "what is the longest word"])
+    expected_scores, expected_rows = brute_force(query_vectors, np.asarray(index.embeddings), 4)
+    for query_hits, scores, rows in zip(hits, expected_scores, expected_rows, strict=True):
+        assert [hit.pid for hit in query_hits] == [ids[row] for row in rows]
+        assert [hit.score for hit in query_hits] == pytest.approx(scores.tolist(), abs=1e-5)
+        assert query_hits[0].text == texts[rows[0]]
+
+
+def test_glove_average_index_finds_a_passage_from_its_own_text(glove, glove_tokenizer, tmp_path):
+    from modeling.baselines import GloveAverageEncoder
+
+    corpus = tmp_path / "c.jsonl"
+    passages = {"a": "The flea life cycle takes weeks.", "b": "Concrete floors cost money.",
+                "c": "Blood enters the right atrium of the heart."}  # fmt: skip
+    corpus.write_text(
+        "".join(json.dumps({"pid": p, "text": t}) + "\n" for p, t in passages.items())
+    )
+    encoder = GloveAverageEncoder(glove, glove_tokenizer)
+    build_index(encoder, corpus, tmp_path / "index", progress_bar=False)
+    index = SearchIndex(tmp_path / "index")
+    (hits,) = search(index, encoder, ["which heart chamber does blood enter"], k=3)
+    assert hits[0].pid == "c" and hits[0].text == passages["c"]
+    assert hits[0].score > hits[1].score >= hits[2].score
+
+
+def test_mismatched_index_and_model_are_refused(glove, tiny_model_dir, small_corpus, tmp_path):
+    from modeling.baselines import GloveAverageEncoder
+    from modeling.encoders import TwoTowerEncoder
+
+    build_index(
+        TwoTowerEncoder(tiny_model_dir), small_corpus, tmp_path / "index", progress_bar=False
+    )
+    index = SearchIndex(tmp_path / "index")
+    other = TwoTowerEncoder(save_tiny_checkpoint(glove, tmp_path / "other", seed=1))
+    with pytest.raises(ValueError, match="was built with .*rebuild the index"):
+        search(index, other, ["a query"])
+    with pytest.raises(ValueError, match="14-dimensional .* 50-dimensional"):
+        index.check_encoder(GloveAverageEncoder(glove))
+    with pytest.raises(ValueError, match="not an index"):
+        SearchIndex(tmp_path)
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_search_script_builds_and_answers_from_arguments_and_stdin(
+    tiny_model_dir, small_corpus, tmp_path, capsys, monkeypatch
+):
+    script = load_script("search")
+    index_dir = str(tmp_path / "index")
+    script.main(["build", "--model", str(tiny_model_dir), "--corpus", str(small_corpus),
+                 "--index_dir", index_dir, "--chunk_size", "100"])  # fmt: skip
+    capsys.readouterr()
+    script.main(["query", "--index_dir", index_dir, "--query", "longest word", "--top_k", "3",
+                 "--format", "jsonl"])  # fmt: skip
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(line)
+    assert result["query"] == "longest word" and len(result["hits"]) == 3
+    monkeypatch.setattr(sys, "stdin", io.StringIO("first query\n\nsecond query\n"))
+    script.main(["query", "--index_dir", index_dir, "--top_k", "2"])
+    out = capsys.readouterr().out
+    assert "# first query" in out and "# second query" in out
+    assert len([row for row in out.splitlines() if row.startswith("  1  ")]) == 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_process_encode_equals_one_process(tiny_model_dir, small_corpus, tmp_path):
+    """`accelerate launch` with 2 CPU processes: shards merge into the 1-process index."""
+    launcher = Path(sys.executable).with_name("accelerate")
+    # 120 passages in chunks of 25: 5 chunks, so the two shards are uneven (3 and 2).
+    common = ["--model", str(tiny_model_dir), "--corpus", str(small_corpus), "--chunk_size", "25",
+              "--device", "cpu"]  # fmt: skip
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    launched = subprocess.run(
+        [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
+         str(free_port()), str(REPO_ROOT / "scripts/search.py"), "build", *common,
+         "--index_dir", str(tmp_path / "two")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    load_script("search").main(["build", *common, "--index_dir", str(tmp_path / "one")])
+    one, two = SearchIndex(tmp_path / "one"), SearchIndex(tmp_path / "two")
+    assert two.meta["num_processes"] == 2 and one.meta["num_processes"] == 1
+    assert two.ids == one.ids and two.meta["chunks"] == 5
+    np.testing.assert_allclose(two.embeddings, one.embeddings, atol=1e-6)
+    assert [two.text(i) for i in (0, 60, 119)] == [one.text(i) for i in (0, 60, 119)]
