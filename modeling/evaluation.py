@@ -1,0 +1,185 @@
+"""Runs systems over the evaluation tasks and scores them: ``{system: {task/metric: value}}``.
+
+A system is ``"bm25"`` (a `BM25Retriever` indexed on each task's collection) or any
+`DenseEncoder` (a two-tower checkpoint, the GloVe average, MiniLM). Dense systems encode each
+collection once for all the tasks that share it, and only the passages those tasks need
+(reranking alone needs the candidates, retrieval the whole collection); an `EmbeddingCache`
+keeps those encodings on disk. Runs keep the top ``max(depth, 100)`` passages per query
+(all candidates when reranking), then ``ir_metrics`` scores them.
+
+Throughput is measured apart from the (possibly cached) evaluation encodings: the passages per
+second a system encodes (dense) or tokenises and indexes (BM25) on a fixed sample of the first
+collection, on this machine. Deliberately left out: query latency and significance tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from data_prep.eval_tasks import Collection, EvalTask
+
+from .baselines import BM25Retriever
+from .encoders import DenseEncoder, EmbeddingCache
+from .ir_metrics import mean_metrics
+from .search import exact_search
+
+logger = logging.getLogger(__name__)
+
+RUN_DEPTH = 100  # passages kept per query in retrieval runs (>= every metric's cut-off)
+THROUGHPUT_KEY = "passages_per_s"
+
+Run = dict[str, dict[str, float]]
+
+
+def evaluate_system(
+    system: str | DenseEncoder,
+    tasks: Sequence[EvalTask],
+    cache: EmbeddingCache | None = None,
+    throughput_passages: int = 1000,
+    progress_bar: bool = True,
+) -> dict[str, float]:
+    """Scores one system on ``tasks``: ``{"dev600-rerank/MRR@10": ..., "passages_per_s": ...}``.
+
+    Args:
+        system: ``"bm25"`` or a `DenseEncoder`.
+        tasks: From ``data_prep.eval_tasks.load_tasks``.
+        cache: On-disk passage embeddings for encoders with a ``cache_key`` (MiniLM).
+        throughput_passages: Size of the speed sample; 0 skips the measurement.
+        progress_bar: Show encoding progress.
+    """
+    if isinstance(system, str) and system.lower() != "bm25":
+        raise ValueError(f"System {system!r}: pass 'bm25' or a DenseEncoder (see load_encoder).")
+    started = time.perf_counter()
+    if isinstance(system, str):
+        runs = bm25_runs(tasks)
+    else:
+        runs = dense_runs(system, tasks, cache=cache, progress_bar=progress_bar)
+    results = score_runs(runs, tasks)
+    name = "BM25" if isinstance(system, str) else system.name
+    logger.info("%s evaluated in %.0f s: %s", name, time.perf_counter() - started, results)
+    if throughput_passages and tasks:
+        sample = tasks[0].collection.texts[:throughput_passages]
+        results[THROUGHPUT_KEY] = measure_throughput(system, sample)
+    return results
+
+
+def score_runs(runs: dict[str, Run], tasks: Sequence[EvalTask]) -> dict[str, float]:
+    """``{task: run}`` -> ``{"task/metric": mean}`` with each task's own metrics and qrels."""
+    results = {}
+    for task in tasks:
+        for metric, value in mean_metrics(runs[task.name], task.qrels, task.metrics).items():
+            results[f"{task.name}/{metric}"] = value
+    return results
+
+
+def dense_runs(
+    encoder: DenseEncoder,
+    tasks: Sequence[EvalTask],
+    cache: EmbeddingCache | None = None,
+    progress_bar: bool = True,
+) -> dict[str, Run]:
+    """Encodes what the tasks need and ranks by cosine similarity: ``{task: run}``."""
+    runs = {}
+    for collection, group in _group_by_collection(tasks):
+        if any(task.candidates is None for task in group):
+            rows = list(range(len(collection)))
+        else:
+            needed = {pid for task in group for pids in task.candidates.values() for pid in pids}
+            rows = sorted(collection.position(pid) for pid in needed)
+        texts = [collection.texts[row] for row in rows]
+        logger.info("%s: encoding %d passages of %s", encoder.name, len(texts), collection.name)
+        if cache is not None:
+            passages = cache.encode_passages(encoder, texts, progress_bar=progress_bar)
+        else:
+            passages = encoder.encode_passages(texts, progress_bar=progress_bar)
+        ids = [collection.ids[row] for row in rows]
+        for task in group:
+            qids = list(task.queries)
+            queries = encoder.encode_queries([task.queries[qid] for qid in qids])
+            if task.candidates is not None:
+                position = {pid: i for i, pid in enumerate(ids)}
+                runs[task.name] = {}
+                for qid, vector in zip(qids, queries, strict=True):
+                    pids = task.candidates[qid]
+                    scores = passages[[position[pid] for pid in pids]] @ vector  # (candidates,)
+                    runs[task.name][qid] = dict(zip(pids, scores.tolist(), strict=True))
+            else:
+                top_scores, top_rows = exact_search(queries, passages, max(task.depth, RUN_DEPTH))
+                runs[task.name] = _run_from_rows(qids, ids, top_scores, top_rows)
+    return runs
+
+
+def bm25_runs(tasks: Sequence[EvalTask], **bm25_kwargs) -> dict[str, Run]:
+    """BM25 indexed on each task's collection (statistics from it): ``{task: run}``.
+
+    Reranking scores exactly the candidates with the collection's statistics.
+    """
+    runs = {}
+    for collection, group in _group_by_collection(tasks):
+        started = time.perf_counter()
+        bm25 = BM25Retriever(**bm25_kwargs).index(collection.texts)
+        logger.info("BM25 indexed %s in %.1f s", collection.name, time.perf_counter() - started)
+        for task in group:
+            qids = list(task.queries)
+            texts = [task.queries[qid] for qid in qids]
+            if task.candidates is not None:
+                runs[task.name] = {}
+                for qid, tokens in zip(qids, bm25.tokenize_queries(texts), strict=True):
+                    scores = bm25.scores(tokens)  # (collection,)
+                    pids = task.candidates[qid]
+                    runs[task.name][qid] = {
+                        pid: float(scores[collection.position(pid)]) for pid in pids
+                    }
+            else:
+                top_rows, top_scores = bm25.retrieve(texts, max(task.depth, RUN_DEPTH))
+                runs[task.name] = _run_from_rows(qids, collection.ids, top_scores, top_rows)
+    return runs
+
+
+def measure_throughput(system: str | DenseEncoder, texts: Sequence[str]) -> float:
+    """Passages per second: encoded (dense) or tokenised and indexed (BM25), uncached."""
+    if not texts:
+        raise ValueError("The throughput sample is empty: pass at least one passage.")
+    started = time.perf_counter()
+    if isinstance(system, str):
+        BM25Retriever().index(list(texts))
+    else:
+        system.encode_passages(list(texts))
+    return len(texts) / (time.perf_counter() - started)
+
+
+def format_table(results: dict[str, dict[str, float]]) -> str:
+    """Markdown table, systems as rows, ``task/metric`` columns then throughput."""
+    columns = []
+    for values in results.values():
+        columns += [key for key in values if key not in columns and key != THROUGHPUT_KEY]
+    has_speed = any(THROUGHPUT_KEY in values for values in results.values())
+    header = ["system", *columns] + (["passages/s"] if has_speed else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for system, values in results.items():
+        cells = [system] + [f"{values[c]:.3f}" if c in values else "–" for c in columns]
+        if has_speed:
+            speed = values.get(THROUGHPUT_KEY)
+            cells.append(f"{speed:,.0f}" if speed is not None else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _group_by_collection(tasks: Sequence[EvalTask]) -> list[tuple[Collection, list[EvalTask]]]:
+    groups: dict[int, tuple[Collection, list[EvalTask]]] = {}
+    for task in tasks:
+        groups.setdefault(id(task.collection), (task.collection, []))[1].append(task)
+    return list(groups.values())
+
+
+def _run_from_rows(
+    qids: list[str], ids: list[str], scores: np.ndarray, rows: np.ndarray
+) -> dict[str, dict[str, float]]:
+    return {
+        qid: {ids[row]: float(score) for score, row in zip(s, r, strict=True)}
+        for qid, s, r in zip(qids, scores, rows, strict=True)
+    }
