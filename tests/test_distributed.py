@@ -127,15 +127,24 @@ def _train_args(msmarco_dir: Path, out: Path, batch: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _run(cmd: list[str], out: Path, env: dict | None = None) -> dict:
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=240, env={**os.environ, **(env or {})}
+def _start(cmd: list[str], out: Path, **env: str) -> tuple[subprocess.Popen, Path]:
+    # One thread a process: the three runs share the 2 cores, and torch's 2-thread pool
+    # slows to a crawl when the cores are oversubscribed.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_DIR": str(out / "wandb"), **env}
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    log = proc.stdout + proc.stderr
+    return proc, out
+
+
+def _result(started: tuple[subprocess.Popen, Path]) -> dict:
+    proc, out = started
+    log, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, log[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
     state = json.loads((out / "checkpoint-12/trainer_state.json").read_text())
     return {
+        "out": out,
         "log": log,
         "summary": summary,
         "losses": [row["loss"] for row in state["log_history"] if "loss" in row],
@@ -143,26 +152,27 @@ def _run(cmd: list[str], out: Path, env: dict | None = None) -> dict:
     }
 
 
-def _launch(msmarco_dir: Path, out: Path, gather: bool) -> dict:
+def _launch(msmarco_dir: Path, out: Path, gather: bool, wandb: bool = False):
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--main_process_port", str(_free_port()), "--mixed_precision", "no",
         "--dynamo_backend", "no", "--num_machines", "1",
         *_train_args(msmarco_dir, out, batch=8),
         "--gather_across_processes", str(gather).lower(),
+        "--wandb", "offline" if wandb else "disabled",  # the last --wandb wins
     ]  # fmt: skip
-    return _run(cmd, out, env={"ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"})
+    return _start(cmd, out, ACCELERATE_USE_CPU="1")
 
 
 @pytest.fixture(scope="module")
 def runs(msmarco_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("distributed")
-    one = _run([sys.executable, *_train_args(msmarco_dir, root / "one", batch=16)], root / "one")
-    return {
-        "one": one,
-        "two": _launch(msmarco_dir, root / "two", gather=True),
+    started = {  # all at once: most of each run is single-threaded start-up
+        "one": _start([sys.executable, *_train_args(msmarco_dir, root / "one", 16)], root / "one"),
+        "two": _launch(msmarco_dir, root / "two", gather=True, wandb=True),
         "two_local": _launch(msmarco_dir, root / "two_local", gather=False),
     }
+    return {name: _result(run) for name, run in started.items()}
 
 
 def test_two_process_launch_is_really_distributed(runs):
@@ -186,6 +196,17 @@ def test_gathered_two_process_run_equals_one_process_run(runs):
             key = f"{phase}_{metric}"
             got, expected = two["summary"][phase][key], one["summary"][phase][key]
             assert got == pytest.approx(expected, abs=1e-5), key
+
+
+def test_two_process_run_closes_its_wandb_run(runs):
+    # The distributed exit path (os._exit after destroy_process_group) skips atexit hooks.
+    from test_wandb import logged, read_offline_run
+
+    run = read_offline_run(runs["two"]["out"] / "wandb")
+    assert run["exit_code"] == 0
+    assert logged(run, "train/loss") == pytest.approx(runs["two"]["losses"])
+    (recall,) = logged(run, "eval/recall@1")
+    assert recall == pytest.approx(runs["two"]["summary"]["eval"]["eval_recall@1"])
 
 
 def test_without_gathering_the_runs_differ(runs):

@@ -66,7 +66,7 @@ def test_offline_run_logs_loss_and_metrics_and_never_the_key(msmarco_dir, tmp_pa
     (tmp_path / ".env").write_text(f"WANDB_API_KEY={FAKE_KEY}\n")  # read from the working dir
     out, wandb_dir = tmp_path / "out", tmp_path / "wandb_files"
     env = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"}
-    env |= {"WANDB_MODE": "offline", "WANDB_DIR": str(wandb_dir), "WANDB_SILENT": "true"}
+    env |= {"WANDB_MODE": "offline", "WANDB_DIR": str(wandb_dir), "OMP_NUM_THREADS": "1"}
     cmd = [
         sys.executable, str(REPO / "scripts/train.py"),
         "--train_file", str(msmarco_dir / "train_pairs.jsonl"), "--output_dir", str(out),
