@@ -60,22 +60,78 @@ class RNNTower(nn.Module):
 
     def forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         # Empty texts have no token; they read one <pad> (a zero vector) instead of crashing.
-        lengths = attention_mask.sum(dim=1).clamp(min=1).cpu()  # (B,)
-        packed = pack_padded_sequence(embeds, lengths, batch_first=True, enforce_sorted=False)
-        packed_states, last = self.rnn(packed)
-        if self.pooling == "last":
-            h_n = last[0] if isinstance(last, tuple) else last  # (layers * dirs, B, H)
-            pooled = torch.cat(list(h_n[-self.num_directions :]), dim=-1)  # (B, dirs * H)
+        lengths = attention_mask.sum(dim=1).clamp(min=1)  # (B,)
+        if torch.is_grad_enabled():
+            states, last = self._padded_states(embeds, lengths)
         else:
-            states, _ = pad_packed_sequence(packed_states, batch_first=True)  # (B, T, dirs * H)
+            states, last = self._packed_states(embeds, lengths.cpu())
+        if self.pooling == "last":
+            pooled = last  # (B, dirs * H)
+        else:
             lengths = lengths.to(states.device)
-            if self.pooling == "mean":  # padded states are zeros: sum / length is the mean
+            positions = torch.arange(states.size(1), device=states.device)
+            padding = positions[None, :] >= lengths[:, None]  # (B, T)
+            if self.pooling == "mean":
+                states = states.masked_fill(padding.unsqueeze(-1), 0.0)
                 pooled = states.sum(dim=1) / lengths[:, None].to(states.dtype)
             else:
-                positions = torch.arange(states.size(1), device=states.device)
-                padding = positions[None, :] >= lengths[:, None]  # (B, T)
                 pooled = states.masked_fill(padding.unsqueeze(-1), float("-inf")).amax(dim=1)
         return self.projection(pooled) if self.projection is not None else pooled
+
+    def _packed_states(self, embeds: torch.Tensor, lengths: torch.Tensor):
+        """Inference: no RNN step runs over padding. States and last (B, dirs*H)."""
+        packed = pack_padded_sequence(embeds, lengths, batch_first=True, enforce_sorted=False)
+        packed_states, last = self.rnn(packed)
+        h_n = last[0] if isinstance(last, tuple) else last  # (layers * dirs, B, H)
+        states, _ = pad_packed_sequence(packed_states, batch_first=True)  # (B, T, dirs * H)
+        return states, torch.cat(list(h_n[-self.num_directions :]), dim=-1)
+
+    def _padded_states(self, embeds: torch.Tensor, lengths: torch.Tensor):
+        """Training: the packed RNN's states on real tokens, computed on the padded batch.
+
+        On CPU the backward pass of a packed RNN refills the whole packed gradient at every time
+        step (quadratic in the longest text; 60% of a training step here), so training runs each
+        direction of each layer as one padded call instead: the forward direction reads the
+        padding only after a text's last token, and the reverse direction reads every text
+        reversed in place (padding stays at the end). Same weights, same states (to float error).
+        """
+        batch, steps = embeds.shape[:2]
+        positions = torch.arange(steps, device=embeds.device).expand(batch, steps)
+        lengths = lengths.to(embeds.device)
+        real = positions < lengths[:, None]
+        reverse = torch.where(real, lengths[:, None] - 1 - positions, positions)  # (B, T)
+        weights = self.rnn._flat_weights
+        per_direction = len(weights) // (self.rnn.num_layers * self.num_directions)
+        x = embeds
+        for layer in range(self.rnn.num_layers):
+            if layer:
+                x = F.dropout(x, self.rnn.dropout, self.training)  # as nn.GRU/LSTM between layers
+            outputs = []
+            for direction in range(self.num_directions):
+                first = (layer * self.num_directions + direction) * per_direction
+                w = weights[first : first + per_direction]
+                inputs = _reorder(x, reverse) if direction else x
+                out = self._one_direction(inputs, w)  # (B, T, H)
+                outputs.append(_reorder(out, reverse) if direction else out)
+            x = torch.cat(outputs, dim=-1)  # (B, T, dirs * H)
+        hidden = self.rnn.hidden_size
+        last_step = (lengths - 1)[:, None, None].expand(batch, 1, hidden)
+        last = [x[:, :, :hidden].gather(1, last_step).squeeze(1)]  # forward: at the last token
+        if self.num_directions == 2:
+            last.append(x[:, 0, hidden:])  # reverse: its final state sits at position 0
+        return x, torch.cat(last, dim=-1)
+
+    def _one_direction(self, inputs: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+        h0 = inputs.new_zeros(1, inputs.size(0), self.rnn.hidden_size)
+        args = (weights, self.rnn.bias, 1, 0.0, self.training, False, True)
+        if isinstance(self.rnn, nn.LSTM):
+            return torch._VF.lstm(inputs, (h0, h0), *args)[0]
+        return torch._VF.gru(inputs, h0, *args)[0]
+
+
+def _reorder(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """``x[b, order[b, t]]`` for every text b: ``(B, T, D)``."""
+    return x.gather(1, order[..., None].expand(-1, -1, x.size(-1)))
 
 
 class TwoTowerPreTrainedModel(PreTrainedModel):
