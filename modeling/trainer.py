@@ -11,6 +11,8 @@ processes (it counts as a negative for the other process's query, a rare collisi
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -89,6 +91,15 @@ class TwoTowerTrainer(Trainer):
             del model._is_accelerate_prepared
             self.accelerator._models = [m for m in self.accelerator._models if m is not model]
             self.model = self.model_wrapped = model
+
+    def create_model_card(self, *args, **kwargs) -> None:
+        """Writes this project's model card (config, training summary, results) to output_dir,
+        in place of the generic Trainer card, before `push_to_hub` uploads the folder."""
+        if self.is_world_process_zero():
+            from .model_card import build_model_card
+
+            card = build_model_card(self.args.output_dir, repo_id=self.hub_model_id)
+            card.save(os.path.join(self.args.output_dir, "README.md"))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         positive_mask = inputs.pop("positive_mask")

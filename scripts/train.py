@@ -33,6 +33,11 @@ from modeling.tracking import resolve_wandb
 from modeling.trainer import TwoTowerTrainer
 
 logger = logging.getLogger("train")
+# Training settings recorded in train_summary.json (and so in the model card).
+SUMMARY_ARGS = (
+    "loss", "margin", "temperature", "learning_rate", "per_device_train_batch_size",
+    "num_train_epochs", "max_steps", "gather_across_processes", "seed", "bf16",
+)  # fmt: skip
 
 
 def main() -> None:
@@ -112,12 +117,13 @@ def main() -> None:
     result = trainer.train(resume_from_checkpoint=_resume_path(args))
     after = trainer.evaluate()
 
-    # 6. Save the complete checkpoint in output_dir itself (+ push when asked)
-    trainer.save_model(args.output_dir)
+    # 6. Save the complete checkpoint in output_dir itself; with --push_to_hub, save_model pushes
+    #    it (the summary first, so the model card built from it goes along)
     summary = {
         "data": vars(data_args),
         "model": vars(model_args),
-        "train": {k: v for k, v in result.metrics.items()},
+        "training": {name: getattr(args, name) for name in SUMMARY_ARGS},
+        "train": dict(result.metrics),
         "untrained": before,
         "eval": after,
         "world_size": args.world_size,
@@ -125,9 +131,9 @@ def main() -> None:
     if torch.cuda.is_available():
         summary["peak_gpu_memory_gb"] = torch.cuda.max_memory_allocated() / 2**30
     if trainer.is_world_process_zero():
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         Path(args.output_dir, "train_summary.json").write_text(json.dumps(summary, indent=2))
-    if args.push_to_hub:
-        trainer.push_to_hub(commit_message="Trained two-tower model")
+    trainer.save_model(args.output_dir)
     logger.info(
         "Done in %.0fs (%.0f pairs/s): held-out recall@1 %.3f (untrained %.3f), recall@5 %.3f, "
         "gap %.3f -> %s",

@@ -312,3 +312,8 @@ def test_train_script_push_to_hub_uploads_weights_and_code(hub, tmp_path):
     assert files["model.safetensors"]["lfs"]
     config = json.loads(hub.storage.blob(files["config.json"]["sha256"]).read_text())
     assert config["auto_map"]["AutoModel"] == "modeling_two_tower.TwoTowerModel"
+    assert "train_summary.json" in files  # written before save_model pushes
+    card = hub.storage.blob(files["README.md"]["sha256"]).read_text()
+    assert (
+        "two-tower" in card and "generated_from_trainer" not in card
+    )  # our card, not the stock one
