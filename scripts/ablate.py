@@ -1,0 +1,260 @@
+"""Reruns the recipe ablation table: train one short run per setting, evaluate it, tabulate.
+
+Each row trains ``scripts/train.py`` (a subprocess, exactly as a user runs it) with the shared
+base flags plus the row's flags, then scores the checkpoint with the evaluation code on
+dev600-rerank (MRR@10) and dl19-pool (nDCG@10). Training data never includes an evaluation query
+(``data_prep.training_sets``); rows that need more data or BM25-mined negatives get a canonical
+parquet built once under ``--work_dir``. Finished rows are kept in ``<work_dir>/results.json``
+and skipped on a rerun (``--force`` redoes them), so the table can be built in several sittings.
+
+    python scripts/ablate.py                     # every row; the table goes to results/ablation.md
+    python scripts/ablate.py --rows base,infonce # a subset
+    python scripts/ablate.py --list              # the rows and what they change
+
+Train time is wall-clock on this machine while it runs; compare it within one table only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
+
+from data_prep.eval_tasks import load_tasks, read_tsv_collection
+from data_prep.hard_negatives import mine_bm25_negatives
+from data_prep.msmarco import save_canonical
+from data_prep.training_sets import load_training_table
+from modeling.encoders import TwoTowerEncoder
+from modeling.evaluation import evaluate_system
+
+logger = logging.getLogger("ablate")
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = REPO.parent / "shared/data/msmarco"
+TASKS = ("dev600-rerank", "dl19-pool")
+KEYS = ("dev600-rerank/MRR@10", "dl19-pool/nDCG@10")
+MORE_DATA = ("train_pairs", "v2text", "dev_small")
+INFONCE = ("--loss", "infonce")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One ablation setting: train.py flags on top of the base, and its training data."""
+
+    name: str
+    help: str
+    args: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ("train_pairs",)
+    mined_negatives: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+ROWS = [
+    Row("base", "current defaults: triplet (margin 0.2), GRU, frozen GloVe, batch 64"),
+    Row("infonce", "InfoNCE, temperature 0.05", INFONCE),
+    Row("infonce-t0.1", "InfoNCE, temperature 0.1", (*INFONCE, "--temperature", "0.1")),
+    Row("infonce-t0.02", "InfoNCE, temperature 0.02", (*INFONCE, "--temperature", "0.02")),
+    Row("triplet-m0.5", "triplet, margin 0.5", ("--margin", "0.5")),
+    Row("len128", "InfoNCE, passages cut at 128 tokens", (*INFONCE, "--passage_max_length", "128")),
+    Row("finetune", "InfoNCE, GloVe fine-tuned", (*INFONCE, "--freeze_embeddings", "false")),
+    Row(
+        "finetune-pruned",
+        "InfoNCE, fine-tuned GloVe pruned to training words + top 20k",
+        (*INFONCE, "--freeze_embeddings", "false", "--prune_vocab", "true"),
+    ),
+    Row("lstm", "InfoNCE, LSTM", (*INFONCE, "--rnn_type", "lstm")),
+    Row("pool-max", "InfoNCE, max pooling", (*INFONCE, "--pooling", "max")),
+    Row("unidirectional", "InfoNCE, one direction", (*INFONCE, "--bidirectional", "false")),
+    Row("out128", "InfoNCE, linear projection to 128", (*INFONCE, "--output_dim", "128")),
+    Row("batch128", "InfoNCE, batch 128", (*INFONCE, "--per_device_train_batch_size", "128")),
+    Row("batch32", "InfoNCE, batch 32", (*INFONCE, "--per_device_train_batch_size", "32")),
+    Row(
+        "hardneg",
+        "InfoNCE + 1 BM25 negative per query (corpus.tsv, positives excluded)",
+        (*INFONCE, "--num_negatives", "1"),
+        mined_negatives=True,
+    ),
+    Row(
+        "moredata",
+        "InfoNCE + train_pairs_v2text + dev.small (not dev600)",
+        INFONCE,
+        sources=MORE_DATA,
+    ),
+    Row("epochs2", "InfoNCE, 2 epochs", (*INFONCE, "--num_train_epochs", "2")),
+    Row(
+        "moredata-hardneg",
+        "InfoNCE + more data + 1 BM25 negative per query",
+        (*INFONCE, "--num_negatives", "1"),
+        sources=MORE_DATA,
+        mined_negatives=True,
+    ),
+    Row(
+        "finetune-moredata-hardneg",
+        "InfoNCE + fine-tuned GloVe + more data + 1 BM25 negative per query",
+        (*INFONCE, "--freeze_embeddings", "false", "--num_negatives", "1"),
+        sources=MORE_DATA,
+        mined_negatives=True,
+    ),
+    Row("epochs5", "InfoNCE, 5 epochs", (*INFONCE, "--num_train_epochs", "5")),
+    Row(
+        "moredata-hardneg-epochs3",
+        "InfoNCE + more data + 1 BM25 negative per query, 3 epochs",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "3"),
+        sources=MORE_DATA,
+        mined_negatives=True,
+    ),
+    Row(
+        "finetune-moredata",
+        "InfoNCE + fine-tuned GloVe + more data",
+        (*INFONCE, "--freeze_embeddings", "false"),
+        sources=MORE_DATA,
+    ),
+]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", default="all", help="Comma-separated row names, or 'all'.")
+    parser.add_argument("--list", action="store_true", help="Print the rows and exit.")
+    parser.add_argument("--data_dir", default=str(DEFAULT_DATA_DIR), help="MS MARCO subsets.")
+    parser.add_argument("--work_dir", default="results/ablation", help="Runs, data, results.json.")
+    parser.add_argument("--output", default="results/ablation.md", help="Markdown table path.")
+    parser.add_argument("--epochs", type=float, default=1.0, help="Epochs of every row's run.")
+    parser.add_argument("--seed", type=int, default=0, help="Training seed of every row.")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch/OpenMP threads of the training runs (1 is much faster on a loaded machine).",
+    )
+    parser.add_argument("--force", action="store_true", help="Rerun rows already in results.")
+    parser.add_argument("--keep_checkpoints", action="store_true", help="Keep each run's model.")
+    parser.add_argument(
+        "--extra_args", default="", help="Flags appended to every train.py call (quoted)."
+    )
+    return parser.parse_args(argv)
+
+
+def training_file(row: Row, data_dir: Path, work_dir: Path) -> Path:
+    """The row's canonical parquet, built once and reused by every row with the same data."""
+    name = "+".join(row.sources) + ("+bm25neg" if row.mined_negatives else "")
+    path = work_dir / "data" / f"{name}.parquet"
+    if path.exists():
+        return path
+    table = load_training_table(data_dir, row.sources)
+    if row.mined_negatives:
+        started = time.perf_counter()
+        corpus = read_tsv_collection(data_dir / "corpus.tsv")
+        table = mine_bm25_negatives(table, corpus.texts)
+        logger.info("BM25 negatives mined in %.0f s", time.perf_counter() - started)
+    save_canonical(table, path)
+    return path
+
+
+def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespace) -> dict:
+    """Runs train.py for one row; returns its train_summary.json."""
+    command = [
+        sys.executable, str(REPO / "scripts/train.py"),
+        "--train_file", str(train_file), "--output_dir", str(run_dir),
+        "--num_train_epochs", str(args.epochs), "--seed", str(args.seed),
+        "--save_strategy", "no", "--disable_tqdm", "true", "--wandb", "disabled",
+        "--logging_steps", "50", "--report_to", "none",
+        *row.args, *args.extra_args.split(),
+    ]  # fmt: skip
+    env = dict(os.environ)
+    if args.threads:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.threads)
+    logger.info("Training %s: %s", row.name, " ".join(command[2:]))
+    subprocess.run(command, check=True, env=env, cwd=REPO)
+    return json.loads((run_dir / "train_summary.json").read_text())
+
+
+def format_table(results: dict[str, dict], rows: list[Row]) -> str:
+    """Markdown: setting, what it changes, the two metrics, train time and pairs/s."""
+    lines = [
+        "| setting | change | dev600-rerank MRR@10 | DL19 nDCG@10 | train time (s) | pairs/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    helps = {row.name: row.help for row in rows}
+    for name, result in results.items():
+        cells = [f"{result[key]:.3f}" for key in KEYS]
+        lines.append(
+            f"| {name} | {helps.get(name, result.get('help', ''))} | {' | '.join(cells)} | "
+            f"{result['train_time_s']:.0f} | {result['pairs_per_s']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict]:
+    args = parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level="INFO")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    if args.list:
+        for row in ROWS:
+            print(f"{row.name:16} {row.help}")
+        return {}
+    names = [row.name for row in ROWS] if args.rows == "all" else args.rows.split(",")
+    by_name = {row.name: row for row in ROWS}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ValueError(f"Unknown row(s) {unknown}; --list shows them.")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    # 1. Evaluation tasks, loaded once; earlier results kept
+    data_dir, work_dir = Path(args.data_dir), Path(args.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    results_path = work_dir / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    tasks = load_tasks(data_dir, TASKS)
+
+    # 2. Train and evaluate each row
+    for name in names:
+        row = by_name[name]
+        if name in results and not args.force:
+            logger.info("%s: already in %s (use --force to rerun)", name, results_path)
+            continue
+        run_dir = work_dir / "runs" / name
+        summary = train_row(row, training_file(row, data_dir, work_dir), run_dir, args)
+        scores = evaluate_system(
+            TwoTowerEncoder(run_dir), tasks, throughput_passages=0, progress_bar=False
+        )
+        results[name] = {
+            **{key: scores[key] for key in KEYS},
+            "help": row.help,
+            "train_time_s": summary["train"]["train_runtime"],
+            "pairs_per_s": summary["train"].get("train_pairs_per_second", 0.0),
+            "train_queries": summary.get("train_queries"),
+            "args": list(row.args) + args.extra_args.split(),
+            "sources": list(row.sources),
+            "epochs": args.epochs,
+            "threads": args.threads,
+            "load_average": os.getloadavg()[0],
+        }
+        results_path.write_text(json.dumps(results, indent=2) + "\n")
+        logger.info("%s: %s", name, {key: round(scores[key], 4) for key in KEYS})
+        if not args.keep_checkpoints:
+            for path in run_dir.glob("*.safetensors"):
+                path.unlink()
+
+    # 3. Report
+    table = format_table(results, ROWS)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(table + "\n")
+    print(table)
+    return results
+
+
+if __name__ == "__main__":
+    main()
