@@ -1,0 +1,53 @@
+"""scripts/benchmark.py: a tiny real run of ours vs the sentence-transformers GloVe+LSTM peer,
+and the ratio arithmetic of its table."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts/benchmark.py"
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    spec = importlib.util.spec_from_file_location("benchmark_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_table_ratios_are_ours_over_peer_and_inverted_for_latency(benchmark):
+    results = {
+        "ours-gru": {"dim": 8, "passages_per_s": 300.0, "corpus_p50_ms": 2.0, "loaded_mib": 50.0},
+        "st-lstm": {"dim": 8, "passages_per_s": 100.0, "corpus_p50_ms": 8.0, "loaded_mib": 100.0},
+    }
+    table = benchmark.format_table(results, {"note": "test"})
+    ratio_row = next(line for line in table.splitlines() if "ours-gru / st-lstm" in line)
+    assert ratio_row.split("|")[3:6] == [" 3.00× ", " 4.00× ", " 2.00× "]
+
+
+def test_tiny_real_run_measures_every_system(benchmark, msmarco_dir, tmp_path):
+    out = benchmark.main(
+        [
+            "--data_dir", str(msmarco_dir), "--systems", "ours-gru,st-lstm",
+            "--output", str(tmp_path / "bench.json"), "--hidden_size", "8",
+            "--batch_size", "8", "--train_steps", "2", "--warmup_steps", "1", "--rounds", "1",
+            "--passages", "40", "--queries", "10", "--latency_queries", "3",
+            "--synthetic_size", "5000", "--passage_max_length", "64", "--no_memory",
+        ]
+    )  # fmt: skip
+    results = out["results"]
+    assert set(results) == {"ours-gru", "st-lstm"}
+    for name in results:
+        assert results[name]["dim"] == 16  # 2 directions x 8 units: same size on both sides
+        for key in ("train_pairs_per_s", "passages_per_s", "queries_per_s", "1M_p95_ms"):
+            assert results[name][key] > 0, (name, key)
+        assert results[name]["corpus_p50_ms"] <= results[name]["corpus_p95_ms"]
+    # ST's WhitespaceTokenizer drops stop words and punctuation: fewer tokens than ours.
+    assert results["st-lstm"]["tokens_per_passage"] < results["ours-gru"]["tokens_per_passage"]
+    assert (tmp_path / "bench.json").exists()
+
+
+def test_peak_memory_reads_this_process(benchmark):
+    assert benchmark._status_mib("VmHWM") >= benchmark._status_mib("VmRSS") > 10
