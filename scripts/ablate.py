@@ -57,11 +57,15 @@ class Row:
 
 
 ROWS = [
-    Row("base", "current defaults: triplet (margin 0.2), GRU, frozen GloVe, batch 64"),
+    Row(
+        "base",
+        "the seed's recipe: triplet (margin 0.2), GRU, frozen GloVe, batch 64, 1 epoch",
+        ("--loss", "triplet"),
+    ),
     Row("infonce", "InfoNCE, temperature 0.05", INFONCE),
     Row("infonce-t0.1", "InfoNCE, temperature 0.1", (*INFONCE, "--temperature", "0.1")),
     Row("infonce-t0.02", "InfoNCE, temperature 0.02", (*INFONCE, "--temperature", "0.02")),
-    Row("triplet-m0.5", "triplet, margin 0.5", ("--margin", "0.5")),
+    Row("triplet-m0.5", "triplet, margin 0.5", ("--loss", "triplet", "--margin", "0.5")),
     Row("len128", "InfoNCE, passages cut at 128 tokens", (*INFONCE, "--passage_max_length", "128")),
     Row("finetune", "InfoNCE, GloVe fine-tuned", (*INFONCE, "--freeze_embeddings", "false")),
     Row(
