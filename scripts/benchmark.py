@@ -69,10 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--hidden_size", type=int, default=128, help="RNN units per direction (RNN systems).")
     add("--query_max_length", type=int, default=32, help="Query tokens kept (ours).")
     add("--passage_max_length", type=int, default=256, help="Passage tokens kept (all).")
-    add("--train_steps", type=int, default=6, help="Timed training steps per round.")
+    add("--train_steps", type=int, default=4, help="Timed training steps per round.")
     add("--warmup_steps", type=int, default=2, help="Untimed steps before each round.")
-    add("--rounds", type=int, default=3, help="Interleaved rounds; the median is reported.")
-    add("--passages", type=int, default=1000, help="corpus.tsv passages encoded per round.")
+    add("--rounds", type=int, default=5, help="Interleaved rounds; medians are reported.")
+    add("--passages", type=int, default=600, help="corpus.tsv passages encoded per round.")
     add("--minilm_passages", type=int, default=64, help="Passages for MiniLM (one round).")
     add("--queries", type=int, default=600, help="dev600 queries encoded per round.")
     add("--latency_queries", type=int, default=50, help="Single queries timed for latency.")
@@ -296,8 +296,8 @@ class StepClock:
         self.ends: list[float] = []
 
 
-def training_rounds(systems: list[System], data, args) -> dict[str, float]:
-    """Pairs/s per system: median over interleaved rounds of the steps after warm-up."""
+def training_rounds(systems: list[System], data, args) -> dict[str, list[float]]:
+    """Pairs/s per system and round (interleaved), counting the steps after warm-up."""
     rates: dict[str, list[float]] = {s.name: [] for s in systems}
     per_round = args.batch_size * (args.train_steps + args.warmup_steps)
     trainers = {}
@@ -312,7 +312,7 @@ def training_rounds(systems: list[System], data, args) -> dict[str, float]:
             seconds = clock.ends[-1] - clock.ends[args.warmup_steps]
             rates[system.name].append(args.batch_size * args.train_steps / seconds)
             logger.info("round %d %s: %.1f pairs/s", number, system.name, rates[system.name][-1])
-    return {name: statistics.median(values) for name, values in rates.items()}
+    return rates
 
 
 def timed(function: Callable, *arguments) -> float:
@@ -321,8 +321,8 @@ def timed(function: Callable, *arguments) -> float:
     return time.perf_counter() - started
 
 
-def encoding_rounds(systems: list[System], data, args) -> dict[str, dict[str, float]]:
-    """Passages/s, queries/s, tokens per passage and tokenising's share, median over rounds."""
+def encoding_rounds(systems: list[System], data, args) -> dict[str, dict[str, list[float]]]:
+    """Passages/s, queries/s, tokens per passage and tokenising's share, per round."""
     samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in systems}
     for number in range(args.rounds):
         for system in systems:
@@ -351,10 +351,7 @@ def encoding_rounds(systems: list[System], data, args) -> dict[str, dict[str, fl
                 record["passages_per_s"][-1],
                 record["queries_per_s"][-1],
             )
-    return {
-        name: {key: statistics.median(values) for key, values in record.items()}
-        for name, record in samples.items()
-    }
+    return samples
 
 
 def search_latency(systems: list[System], data, args) -> dict[str, dict[str, float]]:
@@ -457,6 +454,12 @@ def memory_rounds(names: list[str], args: argparse.Namespace) -> dict[str, dict[
 
 
 def _ratio(results: dict, metric: str, ours: str, peer: str, lower_is_better: bool = False):
+    """ours / peer; for metrics timed in interleaved rounds, the median of the per-round ratios
+    (a load spike then hits one round of both systems, not one system's whole measurement)."""
+    rounds_a = results.get(ours, {}).get("rounds", {}).get(metric)
+    rounds_b = results.get(peer, {}).get("rounds", {}).get(metric)
+    if rounds_a and rounds_b and len(rounds_a) == len(rounds_b):
+        return statistics.median(a / b for a, b in zip(rounds_a, rounds_b, strict=True))
     a, b = results.get(ours, {}).get(metric), results.get(peer, {}).get(metric)
     if a is None or b is None:
         return None
@@ -502,8 +505,9 @@ def format_table(results: dict[str, dict], meta: dict) -> str:
             lines.append(f"| **{ours} / {peer}** | | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "Ratios are ours / peer: throughput divided, latency and memory inverted (>1 = ours "
-        f"better). {meta['note']}"
+        "Ratios are ours / peer (>1 = ours better): throughput divided, latency and memory "
+        "inverted; training and encoding ratios are the median of per-round ratios. "
+        f"{meta['note']}"
     )
     return "\n".join(lines)
 
@@ -531,10 +535,12 @@ def main(argv: list[str] | None = None) -> dict:
     # 2. Training throughput (trainable systems), encoding, search, memory
     trainable = [s for s in systems if s.name != "minilm"]
     if trainable and args.train_steps:
-        for name, rate in training_rounds(trainable, data, args).items():
-            results[name]["train_pairs_per_s"] = rate
-    for name, values in encoding_rounds(systems, data, args).items():
-        results[name].update(values)
+        for name, rates in training_rounds(trainable, data, args).items():
+            results[name]["train_pairs_per_s"] = statistics.median(rates)
+            results[name].setdefault("rounds", {})["train_pairs_per_s"] = rates
+    for name, record in encoding_rounds(systems, data, args).items():
+        results[name].update({key: statistics.median(values) for key, values in record.items()})
+        results[name].setdefault("rounds", {}).update(record)
     for name, values in search_latency(systems, data, args).items():
         results[name].update(values)
     if not args.no_memory:
