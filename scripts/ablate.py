@@ -108,9 +108,9 @@ ROWS = [
     ),
     Row("epochs5", "InfoNCE, 5 epochs", (*INFONCE, "--num_train_epochs", "5")),
     Row(
-        "moredata-hardneg-epochs3",
-        "InfoNCE + more data + 1 BM25 negative per query, 3 epochs",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "3"),
+        "recipe",
+        "the recommended recipe: InfoNCE + more data + 1 BM25 negative per query, 2 epochs",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "2"),
         sources=MORE_DATA,
         mined_negatives=True,
     ),
