@@ -1,0 +1,183 @@
+"""The systems that scripts/benchmark.py measures side by side, behind one small interface.
+
+- ``ours-gru`` / ``ours-lstm``: `TwoTowerModel` trained by `TwoTowerTrainer` (InfoNCE, t=0.05);
+- ``st-lstm``: sentence-transformers ``WordEmbeddings`` (same GloVe) + bidirectional ``LSTM`` +
+  mean ``Pooling``, trained with ``MultipleNegativesRankingLoss`` (scale 20 = temperature 0.05);
+- ``minilm``: all-MiniLM-L6-v2 (encoding only).
+Deliberately left out: timing; the script measures, these only build and run the systems.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+PEER = "st-lstm"
+OURS = ("ours-gru", "ours-lstm")
+
+
+class System:
+    """What the benchmark needs from each system."""
+
+    name: str
+    dim: int
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def tokenize_passages(self, texts: list[str]) -> float:
+        """Tokens per passage; the call is timed to find tokenising's share of encoding."""
+        raise NotImplementedError
+
+    def trainer(self, pairs: list[tuple[str, str]], args: argparse.Namespace, steps: int):
+        """A Trainer that runs ``steps`` optimizer steps over ``pairs`` when ``.train()``."""
+        raise NotImplementedError
+
+
+class OurSystem(System):
+    def __init__(self, vocab, args: argparse.Namespace, rnn_type: str):
+        from . import TwoTowerModel, TwoTowerTokenizerFast
+
+        self.name = f"ours-{rnn_type}"
+        self.tokenizer = TwoTowerTokenizerFast.from_vocabulary(
+            vocab.words,
+            query_max_length=args.query_max_length,
+            passage_max_length=args.passage_max_length,
+        )
+        self.model = TwoTowerModel.from_glove(
+            torch.from_numpy(vocab.vectors),
+            rnn_type=rnn_type,
+            hidden_size=args.hidden_size,
+            query_max_length=args.query_max_length,
+            passage_max_length=args.passage_max_length,
+        )
+        self.dim = self.model.config.embed_size
+        self.batch_size = args.encode_batch_size
+
+    def encode_passages(self, texts):
+        return self.model.encode_passages(texts, self.tokenizer, self.batch_size).numpy()
+
+    def encode_queries(self, texts):
+        return self.model.encode_queries(texts, self.tokenizer, self.batch_size).numpy()
+
+    def tokenize_passages(self, texts):
+        ids = self.tokenizer(texts, truncation=True, max_length=self.tokenizer.passage_max_length)
+        return float(np.mean([len(row) for row in ids["input_ids"]]))
+
+    def trainer(self, pairs, args, steps):
+        import datasets
+
+        from .arguments import TwoTowerTrainingArguments
+        from .collator import TwoTowerCollator
+        from .trainer import TwoTowerTrainer
+
+        rows = [{"query": q, "positives": [p], "negatives": []} for q, p in pairs]
+        training_args = TwoTowerTrainingArguments(
+            output_dir=f"/tmp/benchmark-{self.name}", loss="infonce", temperature=0.05,
+            max_steps=steps, per_device_train_batch_size=args.batch_size, learning_rate=1e-3,
+            save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
+            wandb="disabled", use_cpu=True, dataloader_drop_last=True,
+        )  # fmt: skip
+        return TwoTowerTrainer(
+            model=self.model,
+            args=training_args,
+            train_dataset=datasets.Dataset.from_list(rows),
+            data_collator=TwoTowerCollator(self.tokenizer),
+            processing_class=self.tokenizer,
+        )
+
+
+class SentenceTransformerLSTM(System):
+    """GloVe ``WordEmbeddings`` + bidirectional ``LSTM`` + mean ``Pooling``, all from ST."""
+
+    def __init__(self, vocab, args: argparse.Namespace):
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer.modules import LSTM, Pooling, WordEmbeddings
+        from sentence_transformers.sentence_transformer.modules.tokenizer import (
+            WhitespaceTokenizer,
+        )
+
+        self.name = PEER
+        words = vocab.words[: vocab.pad_id]  # ST adds its own padding row 0, as from_text_file does
+        vectors = np.concatenate([np.zeros((1, vocab.vectors.shape[1]), np.float32), vocab.vectors])
+        tokenizer = WhitespaceTokenizer(["PADDING_TOKEN", *words], do_lower_case=True)
+        embeddings = WordEmbeddings(
+            tokenizer, vectors[: len(words) + 1], max_seq_length=args.passage_max_length
+        )
+        lstm = LSTM(vocab.vectors.shape[1], args.hidden_size, bidirectional=True)
+        pooling = Pooling(lstm.get_embedding_dimension(), pooling_mode="mean")
+        self.model = SentenceTransformer(modules=[embeddings, lstm, pooling], device="cpu")
+        self.model.max_seq_length = args.passage_max_length
+        self.dim = lstm.get_embedding_dimension()
+        self.batch_size = args.encode_batch_size
+
+    def _encode(self, texts):
+        return self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+
+    encode_passages = encode_queries = _encode
+
+    def tokenize_passages(self, texts):
+        features = self.model.preprocess(texts)
+        return float(features["sentence_lengths"].float().mean())
+
+    def trainer(self, pairs, args, steps):
+        import datasets
+        from sentence_transformers import (
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+        )
+        from sentence_transformers.sentence_transformer.losses import (
+            MultipleNegativesRankingLoss,
+        )
+
+        dataset = datasets.Dataset.from_dict(
+            {"anchor": [q for q, _ in pairs], "positive": [p for _, p in pairs]}
+        )
+        training_args = SentenceTransformerTrainingArguments(
+            output_dir=f"/tmp/benchmark-{self.name}", max_steps=steps,
+            per_device_train_batch_size=args.batch_size, learning_rate=1e-3, save_strategy="no",
+            logging_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True,
+            dataloader_drop_last=True,
+        )  # fmt: skip
+        return SentenceTransformerTrainer(
+            model=self.model,
+            args=training_args,
+            train_dataset=dataset,
+            loss=MultipleNegativesRankingLoss(self.model, scale=20.0),
+        )
+
+
+class MiniLMSystem(System):
+    def __init__(self, args: argparse.Namespace):
+        from .baselines import MiniLMEncoder
+
+        self.name = "minilm"
+        self.encoder = MiniLMEncoder(batch_size=args.encode_batch_size, device="cpu")
+        self.dim = self.encoder.model.get_sentence_embedding_dimension()
+
+    def encode_passages(self, texts):
+        return self.encoder.encode_passages(texts)
+
+    def encode_queries(self, texts):
+        return self.encoder.encode_queries(texts)
+
+    def tokenize_passages(self, texts):
+        features = self.encoder.model.preprocess(texts)
+        return float(features["attention_mask"].sum(dim=1).float().mean())
+
+
+def build_system(name: str, vocab, args: argparse.Namespace) -> System:
+    if name in OURS:
+        return OurSystem(vocab, args, name.split("-")[1])
+    if name == PEER:
+        return SentenceTransformerLSTM(vocab, args)
+    if name == "minilm":
+        return MiniLMSystem(args)
+    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, PEER, 'minilm']}.")
