@@ -147,6 +147,8 @@ class TwoTowerTrainingArguments(TrainingArguments):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.device.type == "cpu":
+            self.dataloader_pin_memory = False  # pinning only helps copies to an accelerator
         if self.loss not in LOSSES:
             raise ValueError(f"--loss must be one of {LOSSES}, got {self.loss!r}.")
         if self.wandb not in ("auto", "online", "offline", "disabled"):
