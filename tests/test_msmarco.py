@@ -138,7 +138,9 @@ def test_unreachable_hub_says_how_to_use_local_files():
 def test_real_train_pairs(msmarco_dir):
     table = load_msmarco(msmarco_dir / "train_pairs.jsonl")
     assert table.num_rows == 11_992  # distinct train queries (README of the data)
-    assert sum(len(p) for p in table.column("positives").to_pylist()) == 12_677 - 0  # pairs
+    assert (
+        sum(len(p) for p in table.column("positives").to_pylist()) == 12_677
+    )  # every pair is a positive
     train, heldout = split_heldout(table, 0.05, seed=0)
     assert heldout.num_rows == 600 and train.num_rows == 11_392
     assert not set(train.column("query_id").to_pylist()) & set(
