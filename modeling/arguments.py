@@ -50,6 +50,13 @@ class DataArguments:
     num_negatives: int = field(
         default=0, metadata={"help": "Hard negatives per query from the data's negatives column."}
     )
+    teacher_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Teacher vectors of every training text for distillation (written by "
+            "scripts/build_training_set.py --teacher minilm)."
+        },
+    )
 
 
 @dataclass
@@ -73,6 +80,13 @@ class ModelArguments:
     )
     prune_keep_top: int = field(
         default=20_000, metadata={"help": "Pruning: always keep the N most frequent GloVe words."}
+    )
+    drop_stopwords: bool = field(
+        default=False,
+        metadata={
+            "help": "Tokenizer: drop English stopwords and punctuation (~40%% fewer tokens to "
+            "encode), as BM25 and sentence-transformers' WhitespaceTokenizer do."
+        },
     )
     rnn_type: str = field(default=ARCHITECTURE.rnn_type, metadata={"help": "gru or lstm."})
     hidden_size: int = field(
@@ -105,7 +119,14 @@ class ModelArguments:
 
     def config_kwargs(self) -> dict:
         """The `TwoTowerConfig` fields among these arguments."""
-        skip = {"glove", "glove_dim", "prune_vocab", "prune_min_count", "prune_keep_top"}
+        skip = {
+            "glove",
+            "glove_dim",
+            "drop_stopwords",
+            "prune_vocab",
+            "prune_min_count",
+            "prune_keep_top",
+        }
         return {k: v for k, v in vars(self).items() if k not in skip}
 
 
@@ -121,6 +142,13 @@ class TwoTowerTrainingArguments(TrainingArguments):
     )
     margin: float = field(default=0.2, metadata={"help": "Triplet loss: cosine margin."})
     temperature: float = field(default=0.05, metadata={"help": "InfoNCE: softmax temperature."})
+    distill_weight: float = field(
+        default=1.0,
+        metadata={"help": "With --teacher_file: weight of the distillation loss added to --loss."},
+    )
+    teacher_temperature: float = field(
+        default=0.05, metadata={"help": "Distillation: temperature of the teacher's softmax."}
+    )
     gather_across_processes: bool = field(
         default=True,
         metadata={"help": "With several processes, use every process's passages as negatives."},

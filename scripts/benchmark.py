@@ -2,8 +2,9 @@
 
 Systems, on the same data and machine, with the same GloVe 6B 50d vectors, hidden size, max
 lengths and batch size where they apply:
-- ours: `TwoTowerModel` (defaults: bidirectional GRU 2x128, mean pooling, frozen GloVe) trained
-  by `TwoTowerTrainer` with InfoNCE at temperature 0.05, and the same model with an LSTM;
+- ours: `TwoTowerModel` (defaults: bidirectional GRU 2x128, mean pooling, frozen GloVe; the
+  recipe's tokenizer, which drops stopwords and punctuation as st-lstm's does) trained by
+  `TwoTowerTrainer` with InfoNCE at temperature 0.05, and the same model with an LSTM;
 - st-lstm: a sentence-transformers model from its own modules, ``WordEmbeddings`` (its
   ``WhitespaceTokenizer`` over the same GloVe words, lower-cased) + ``LSTM`` (bidirectional
   2x128) + mean ``Pooling``, trained by ``SentenceTransformerTrainer`` with
@@ -50,7 +51,7 @@ DEFAULT_DATA_DIR = REPO.parent / "shared/data/msmarco"
 NOT_RATIOS = {"tokens_per_passage", "tokenize_share"}  # descriptive columns
 PROBE_SETTINGS = (  # what a memory-probe child needs to repeat the parent's workload
     "data_dir", "batch_size", "encode_batch_size", "hidden_size", "query_max_length",
-    "passage_max_length", "train_steps", "warmup_steps", "rounds", "passages",
+    "passage_max_length", "keep_stopwords", "train_steps", "warmup_steps", "rounds", "passages",
     "minilm_passages", "queries", "threads",
 )  # fmt: skip
 
@@ -69,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--hidden_size", type=int, default=128, help="RNN units per direction (RNN systems).")
     add("--query_max_length", type=int, default=32, help="Query tokens kept (ours).")
     add("--passage_max_length", type=int, default=256, help="Passage tokens kept (all).")
+    add("--keep_stopwords", action="store_true", help="Ours: keep stopwords and punctuation.")
     add("--train_steps", type=int, default=4, help="Timed training steps per round.")
     add("--warmup_steps", type=int, default=2, help="Untimed steps before each round.")
     add("--rounds", type=int, default=5, help="Interleaved rounds; medians are reported.")
@@ -275,7 +277,11 @@ def memory_rounds(names: list[str], args: argparse.Namespace) -> dict[str, dict[
     for name in names:
         command = [sys.executable, __file__, "--memory_probe", name]
         for key in PROBE_SETTINGS:
-            command += [f"--{key}", str(getattr(args, key))]
+            value = getattr(args, key)
+            if isinstance(value, bool):
+                command += [f"--{key}"] if value else []
+            else:
+                command += [f"--{key}", str(value)]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results[name] = json.loads(output.strip().splitlines()[-1])
         logger.info("%s memory (MiB): %s", name, results[name])

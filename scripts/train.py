@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 
 from data_prep.glove import load_glove, prune_vocabulary
 from data_prep.msmarco import load_msmarco, split_heldout
+from data_prep.teacher import TeacherVectors
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 from modeling.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
 from modeling.collator import TwoTowerCollator
@@ -76,6 +77,7 @@ def main() -> None:
     tokenizer_kwargs = {
         "query_max_length": model_args.query_max_length,
         "passage_max_length": model_args.passage_max_length,
+        "drop_stopwords": model_args.drop_stopwords,
     }
     tokenizer = TwoTowerTokenizerFast.from_vocabulary(vocab.words, **tokenizer_kwargs)
     if model_args.prune_vocab:
@@ -109,7 +111,11 @@ def main() -> None:
         train_dataset=datasets.Dataset(train_table),
         eval_dataset=datasets.Dataset(eval_table),
         data_collator=TwoTowerCollator(
-            tokenizer, data_args.max_positives, data_args.num_negatives, seed=args.seed
+            tokenizer,
+            data_args.max_positives,
+            data_args.num_negatives,
+            seed=args.seed,
+            teacher=TeacherVectors(data_args.teacher_file) if data_args.teacher_file else None,
         ),
         processing_class=tokenizer,
     )

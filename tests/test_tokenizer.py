@@ -59,3 +59,21 @@ def test_real_glove_vocabulary(glove, glove_tokenizer):
     assert ids == [glove.words.index("the"), glove.words.index("cat")]
     assert glove_tokenizer.pad_token_id == glove.pad_id == 400_000
     assert glove_tokenizer.unk_token_id == glove.unk_id == 400_001
+
+
+def test_drop_stopwords_keeps_content_and_question_words(tmp_path):
+    tok = TwoTowerTokenizerFast.from_vocabulary(["<pad>", "<unk>"], drop_stopwords=True)
+    text = "What's the U.S. rate, isn't it -- 3.5% of the a-team? Don't!"
+    assert tok.words(text) == ["what", "u.s.", "rate", "3.5", "a-team"]
+    # The same pipeline after a plain AutoTokenizer reload: it lives in tokenizer.json.
+    tok.save_pretrained(tmp_path)
+    assert AutoTokenizer.from_pretrained(tmp_path).backend_tokenizer.pre_tokenizer.pre_tokenize_str(
+        "the cat, and a dog"
+    ) == [("cat", (4, 7)), ("dog", (15, 18))]
+
+
+def test_text_of_stopwords_only_encodes_as_empty():
+    words = ["the", "it", "<pad>", "<unk>"]
+    tok = TwoTowerTokenizerFast.from_vocabulary(words, drop_stopwords=True)
+    batch = tok.encode_queries(["the it .", "it"])
+    assert batch["attention_mask"].sum().item() == 0  # the model reads such texts as one <pad>
