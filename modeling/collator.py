@@ -7,8 +7,10 @@ column that is positive for both: the loss never treats a true answer as a negat
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 
@@ -22,12 +24,15 @@ class TwoTowerCollator:
             None keeps all, as the seed does.
         num_negatives: Hard negatives per query taken from its ``negatives`` column.
         seed: Seed of the draws above.
+        teacher: Optional ``texts -> (n, d_t) array`` (`data_prep.teacher.TeacherVectors`): adds
+            ``teacher_query_embeds`` and ``teacher_passage_embeds`` for distillation.
     """
 
     tokenizer: object
     max_positives: int | None = None
     num_negatives: int = 0
     seed: int = 0
+    teacher: Callable[[list[str]], np.ndarray] | None = None
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -47,13 +52,17 @@ class TwoTowerCollator:
             positive_mask[i, j] = True
         q = self.tokenizer.encode_queries(queries)
         p = self.tokenizer.encode_passages(list(column))
-        return {
+        batch = {
             "query_input_ids": q["input_ids"],
             "query_attention_mask": q["attention_mask"],
             "passage_input_ids": p["input_ids"],
             "passage_attention_mask": p["attention_mask"],
             "positive_mask": positive_mask,
         }
+        if self.teacher is not None:
+            batch["teacher_query_embeds"] = torch.from_numpy(self.teacher(queries))
+            batch["teacher_passage_embeds"] = torch.from_numpy(self.teacher(list(column)))
+        return batch
 
     def _draw(self, texts: list[str], limit: int | None) -> list[str]:
         if limit is None or len(texts) <= limit:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("triplet", "infonce")
+LOSSES = ("triplet", "infonce")  # the main loss; `distillation_loss` may be added to either
 
 
 def _positive_pairs(positive_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,3 +68,26 @@ def info_nce_loss(
     rows = logits[pair_q].masked_fill(positive_mask[pair_q], float("-inf"))  # (N, P) negatives
     rows[torch.arange(len(pair_q), device=rows.device), pair_p] = logits[pair_q, pair_p]
     return (torch.logsumexp(rows, dim=1) - logits[pair_q, pair_p]).mean()
+
+
+def distillation_loss(
+    query_embeds: torch.Tensor,
+    passage_embeds: torch.Tensor,
+    teacher_query_embeds: torch.Tensor,
+    teacher_passage_embeds: torch.Tensor,
+    temperature: float = 0.05,
+    teacher_temperature: float = 0.05,
+) -> torch.Tensor:
+    """KL(teacher || student) of each query's softmax over all the batch's passages.
+
+    The teacher's similarities grade every passage, including the other queries' positives and the
+    hard negatives that labels only call "wrong"; it needs no ``positive_mask``.
+
+    Args:
+        teacher_query_embeds, teacher_passage_embeds: ``(B, d_t)`` and ``(P, d_t)`` teacher vectors
+            of the same texts (any dimension ``d_t``).
+        temperature, teacher_temperature: Divide the student's and the teacher's cosines.
+    """
+    student = F.log_softmax(query_embeds @ passage_embeds.T / temperature, dim=1)  # (B, P)
+    teacher = teacher_query_embeds @ teacher_passage_embeds.T / teacher_temperature
+    return F.kl_div(student, F.log_softmax(teacher, dim=1), log_target=True, reduction="batchmean")

@@ -18,7 +18,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from transformers import Trainer
 
-from .losses import full_batch_triplet_loss, info_nce_loss
+from .losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
 from .metrics import in_batch_metrics
 
 METRIC_NAMES = ("recall@1", "recall@5", "gap")
@@ -66,8 +66,10 @@ def gather_positive_mask(positive_mask: torch.Tensor) -> torch.Tensor:
 class TwoTowerTrainer(Trainer):
     """Trainer whose batches hold a ``positive_mask`` instead of labels.
 
-    Reads ``loss`` ("triplet" | "infonce"), ``margin``, ``temperature`` and
-    ``gather_across_processes`` from its `TwoTowerTrainingArguments`. ``train()`` adds
+    Reads ``loss`` ("triplet" | "infonce"), ``margin``, ``temperature``, ``distill_weight``,
+    ``teacher_temperature`` and ``gather_across_processes`` from its `TwoTowerTrainingArguments`.
+    Batches with teacher vectors (collator ``teacher``) add ``distill_weight`` x the distillation
+    loss in training. ``train()`` adds
     ``train_pairs_per_second`` (query-positive pairs, all processes) to its metrics.
     """
 
@@ -103,6 +105,7 @@ class TwoTowerTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         positive_mask = inputs.pop("positive_mask")
+        teacher = [inputs.pop(k, None) for k in ("teacher_query_embeds", "teacher_passage_embeds")]
         if model.training and hasattr(self, "_train_pairs"):
             self._train_pairs += positive_mask.sum()  # stays on the device: no sync per step
         outputs = model(**inputs)
@@ -111,7 +114,15 @@ class TwoTowerTrainer(Trainer):
         if self._gathering():
             q, p = gather_with_local_grad(q), gather_with_local_grad(p)
             positive_mask = gather_positive_mask(positive_mask)
+            if teacher[0] is not None:
+                teacher = [torch.cat(all_gather_variable(t)) for t in teacher]
         outputs.loss = self._loss(q, p, positive_mask)
+        if model.training and teacher[0] is not None and self.args.distill_weight:
+            outputs.loss = outputs.loss + self.args.distill_weight * distillation_loss(
+                q, p, *(t.float() for t in teacher),
+                temperature=self.args.temperature,
+                teacher_temperature=self.args.teacher_temperature,
+            )  # fmt: skip
         outputs.scores = q @ p.T  # (B, P) over the (global) batch
         self._last_positive_mask = positive_mask
         return (outputs.loss, outputs) if return_outputs else outputs.loss

@@ -7,6 +7,11 @@ Sources (see data_prep/training_sets.py): train_pairs.jsonl, train_pairs_v2text.
 dev.small queries outside dev600; every dev600 and DL19 query is left out. Negatives: each
 query's best BM25 passages of corpus.tsv that are not its positives (data_prep/hard_negatives.py).
 About a minute on 2 cores.
+
+With --teacher minilm it also writes the teacher vectors for distillation (train.py
+--teacher_file): all-MiniLM-L6-v2 embeddings of every query and passage of the table. That is
+~50k passages: ~20 min on 2 cores the first time (corpus.tsv's embeddings are shared with the
+evaluation's cache, so a machine that ran `evaluate.py --baselines minilm` encodes ~10k).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
 
@@ -36,6 +43,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sources", default=",".join(SOURCES), help="Among %(default)s.")
     parser.add_argument("--negatives", type=int, default=10, help="Mined per query; 0: none.")
     parser.add_argument("--output", required=True, help="Canonical parquet to write.")
+    parser.add_argument(
+        "--teacher",
+        choices=["minilm"],
+        help="Also write teacher vectors (OUTPUT with .teacher.parquet) for distillation.",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level="INFO")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -44,13 +56,22 @@ def main(argv: list[str] | None = None) -> None:
     table = load_training_table(args.data_dir, [s.strip() for s in args.sources.split(",")])
 
     # 3. Hard negatives from corpus.tsv
+    corpus = read_tsv_collection(Path(args.data_dir) / "corpus.tsv")
     if args.negatives:
-        corpus = read_tsv_collection(Path(args.data_dir) / "corpus.tsv")
         table = mine_bm25_negatives(
             table, corpus.texts, depth=3 * args.negatives, keep=args.negatives
         )
     save_canonical(table, args.output)
     logger.info("Wrote %s: %d queries", args.output, table.num_rows)
+
+    # 4. Teacher vectors (optional)
+    if args.teacher:
+        from data_prep.teacher import build_teacher_table, teacher_path
+        from modeling.baselines import MiniLMEncoder
+
+        teacher = build_teacher_table(table, MiniLMEncoder(), extra_passages=corpus.texts)
+        pq.write_table(teacher, teacher_path(args.output))
+        logger.info("Wrote %s: %d teacher vectors", teacher_path(args.output), teacher.num_rows)
 
 
 if __name__ == "__main__":

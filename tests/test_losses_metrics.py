@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from modeling.losses import full_batch_triplet_loss, info_nce_loss
+from modeling.losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
 from modeling.metrics import in_batch_metrics, recall_at_k, similarity_gap
 
 # Two queries, two passages, one positive each: cosines q0 -> [1, 0], q1 -> [0.6, 0.8].
@@ -46,6 +46,23 @@ def test_info_nce_leaves_other_positives_out_of_the_denominator():
         math.log(math.exp(0) + math.exp(0.6) + math.exp(1)) - 1,  # (q1, p2)
     ]
     assert info_nce_loss(Q3, P3, M3, temperature=1.0).item() == pytest.approx(sum(terms) / 3)
+
+
+def test_distillation_loss_hand_computed():
+    # Student rows: q0 -> softmax([1, 0]), q1 -> softmax([.6, .8]); the teacher (3-d, other
+    # vectors) gives q0 -> softmax([0, 0]) = uniform and q1 -> softmax([1, 0]).
+    teacher_q = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    teacher_p = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+    def kl(t, s):
+        t, s = torch.tensor(t).softmax(0), torch.tensor(s).softmax(0)
+        return (t * (t.log() - s.log())).sum().item()
+
+    expected = (kl([0.0, 0.0], [1.0, 0.0]) + kl([1.0, 0.0], [0.6, 0.8])) / 2
+    loss = distillation_loss(Q2, P2, teacher_q, teacher_p, temperature=1.0, teacher_temperature=1.0)
+    assert loss.item() == pytest.approx(expected)
+    # A student that scores like its teacher has nothing to learn.
+    assert distillation_loss(Q3, P3, Q3, P3).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_losses_reject_batches_without_negatives():
