@@ -4,8 +4,11 @@ Each row trains ``scripts/train.py`` (a subprocess, exactly as a user runs it) w
 base flags plus the row's flags, then scores the checkpoint with the evaluation code on
 dev600-rerank (MRR@10) and dl19-pool (nDCG@10). Training data never includes an evaluation query
 (``data_prep.training_sets``); rows that need more data or BM25-mined negatives get a canonical
-parquet built once under ``--work_dir``. Finished rows are kept in ``<work_dir>/results.json``
-and skipped on a rerun (``--force`` redoes them), so the table can be built in several sittings.
+parquet built once under ``--work_dir``, distillation rows its all-MiniLM-L6-v2 teacher vectors
+(``data_prep/teacher.py``; 10-25 min the first time on 2 cores). Rows measured before the
+tokenizer dropped stopwords by default pass ``--drop_stopwords false``. Finished rows are kept in
+``<work_dir>/results.json`` and skipped on a rerun (``--force`` redoes them), so the table can be
+built in several sittings.
 
     python scripts/ablate.py                     # every row; the table goes to results/ablation.md
     python scripts/ablate.py --rows base,infonce # a subset
@@ -42,6 +45,9 @@ TASKS = ("dev600-rerank", "dl19-pool")
 KEYS = ("dev600-rerank/MRR@10", "dl19-pool/nDCG@10")
 MORE_DATA = ("train_pairs", "v2text", "dev_small")
 INFONCE = ("--loss", "infonce")
+FINETUNE = ("--freeze_embeddings", "false")
+DISTILL_W3 = ("--distill_weight", "3", "--teacher_temperature", "0.1")
+RECIPE_DATA = {"sources": MORE_DATA, "mined_negatives": True, "keep_stopwords": False}
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class Row:
     args: tuple[str, ...] = ()
     sources: tuple[str, ...] = ("train_pairs",)
     mined_negatives: bool = False
+    teacher: bool = False  # distil from all-MiniLM-L6-v2 (teacher vectors built once, cached)
+    keep_stopwords: bool = True  # rows measured before the tokenizer dropped them by default
     extra: dict = field(default_factory=dict)
 
 
@@ -108,8 +116,8 @@ ROWS = [
     ),
     Row("epochs5", "InfoNCE, 5 epochs", (*INFONCE, "--num_train_epochs", "5")),
     Row(
-        "recipe",
-        "the recommended recipe: InfoNCE + more data + 1 BM25 negative per query, 2 epochs",
+        "recipe-v1",
+        "the first recipe: InfoNCE + more data + 1 BM25 negative per query, 2 epochs",
         (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "2"),
         sources=MORE_DATA,
         mined_negatives=True,
@@ -119,6 +127,70 @@ ROWS = [
         "InfoNCE + fine-tuned GloVe + more data",
         (*INFONCE, "--freeze_embeddings", "false"),
         sources=MORE_DATA,
+    ),
+    # Stopwords and punctuation dropped by the tokenizer (the default since), on the recipe data
+    Row(
+        "stopwords",
+        "more data + 1 BM25 negative, stopwords dropped",
+        (*INFONCE, "--num_negatives", "1"),
+        **RECIPE_DATA,
+    ),
+    Row(
+        "stopwords-neg3",
+        "more data + 3 BM25 negatives, stopwords dropped",
+        (*INFONCE, "--num_negatives", "3"),
+        **RECIPE_DATA,
+    ),
+    Row(
+        "stopwords-epochs3",
+        "more data + 1 BM25 negative, stopwords dropped, 3 epochs",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "3"),
+        **RECIPE_DATA,
+    ),
+    Row(
+        "stopwords-neg3-epochs2",
+        "more data + 3 BM25 negatives, stopwords dropped, 2 epochs",
+        (*INFONCE, "--num_negatives", "3", "--num_train_epochs", "2"),
+        **RECIPE_DATA,
+    ),
+    Row(
+        "stopwords-epochs4",
+        "more data + 1 BM25 negative, stopwords dropped, 4 epochs",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "4"),
+        **RECIPE_DATA,
+    ),
+    Row(
+        "stopwords-epochs6",
+        "more data + 1 BM25 negative, stopwords dropped, 6 epochs",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "6"),
+        **RECIPE_DATA,
+    ),
+    Row(
+        "stopwords-epochs4-finetune",
+        "stopwords-epochs4 + fine-tuned GloVe",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "4", *FINETUNE),
+        **RECIPE_DATA,
+    ),
+    Row(
+        "distill",
+        "stopwords row + distillation from all-MiniLM-L6-v2 (weight 1, teacher temperature 0.05)",
+        (*INFONCE, "--num_negatives", "1"),
+        teacher=True,
+        **RECIPE_DATA,
+    ),
+    Row(
+        "distill-w3",
+        "stopwords row + distillation, weight 3, teacher temperature 0.1",
+        (*INFONCE, "--num_negatives", "1", *DISTILL_W3),
+        teacher=True,
+        **RECIPE_DATA,
+    ),
+    Row(
+        "distill-w3-finetune",
+        "distill-w3 + fine-tuned GloVe",
+        (*INFONCE, "--num_negatives", "1", *DISTILL_W3, *FINETUNE),
+        teacher=True,
+        **RECIPE_DATA,
     ),
 ]
 
@@ -164,15 +236,36 @@ def training_file(row: Row, data_dir: Path, work_dir: Path) -> Path:
     return path
 
 
+def ensure_teacher(train_file: Path, data_dir: Path) -> Path:
+    """The teacher vectors of a training table (all-MiniLM-L6-v2), built once next to it."""
+    import pyarrow.parquet as pq
+
+    from data_prep.msmarco import load_msmarco
+    from data_prep.teacher import build_teacher_table, teacher_path
+    from modeling.baselines import MiniLMEncoder
+
+    path = teacher_path(train_file)
+    if not path.exists():
+        corpus = read_tsv_collection(data_dir / "corpus.tsv")
+        teacher = build_teacher_table(
+            load_msmarco(str(train_file)), MiniLMEncoder(), extra_passages=corpus.texts
+        )
+        pq.write_table(teacher, path)
+    return path
+
+
 def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespace) -> dict:
     """Runs train.py for one row; returns its train_summary.json."""
+    settings = ["--drop_stopwords", "false"] if row.keep_stopwords else []
+    if row.teacher:
+        settings += ["--teacher_file", str(ensure_teacher(train_file, Path(args.data_dir)))]
     command = [
         sys.executable, str(REPO / "scripts/train.py"),
         "--train_file", str(train_file), "--output_dir", str(run_dir),
         "--num_train_epochs", str(args.epochs), "--seed", str(args.seed),
         "--save_strategy", "no", "--disable_tqdm", "true", "--wandb", "disabled",
         "--logging_steps", "50", "--report_to", "none",
-        *row.args, *args.extra_args.split(),
+        *settings, *row.args, *args.extra_args.split(),
     ]  # fmt: skip
     env = dict(os.environ)
     if args.threads:
@@ -241,6 +334,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
             "pairs_per_s": summary["train"].get("train_pairs_per_second", 0.0),
             "train_queries": summary.get("train_queries"),
             "args": list(row.args) + args.extra_args.split(),
+            "keep_stopwords": row.keep_stopwords,
+            "teacher": row.teacher,
             "sources": list(row.sources),
             "epochs": args.epochs,
             "threads": args.threads,

@@ -113,6 +113,10 @@ def test_train_script_end_to_end_and_remote_code_reload(msmarco_dir, tmp_path):
     assert (torch.tensor(remote["q"]) - local_q).abs().max() < 1e-6
     assert (torch.tensor(remote["p"]) - local_p).abs().max() < 1e-6
     assert not torch.allclose(local_q, local_p)
+    # The recipe's tokenizer (the default) was saved with the checkpoint: stopwords dropped.
+    assert tok.convert_ids_to_tokens(tok("What is the capital of France?")["input_ids"]) == [
+        "what", "capital", "france",
+    ]  # fmt: skip
 
 
 @pytest.mark.slow
