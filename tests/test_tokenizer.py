@@ -1,9 +1,12 @@
 """The GloVe tokenizer: PTB-like splitting, ids equal to embedding rows, per-tower lengths."""
 
+import re
+
 import pytest
 from transformers import AutoTokenizer
 
 from modeling import TwoTowerTokenizerFast
+from modeling.tokenization_two_tower import STOPWORDS, trie_pattern
 
 WORDS = ["the", "do", "n't", "'s", "u.s.", "e-mail", "3.5", "%", ",", "?", "it", "<pad>", "<unk>"]
 
@@ -77,3 +80,13 @@ def test_text_of_stopwords_only_encodes_as_empty():
     tok = TwoTowerTokenizerFast.from_vocabulary(words, drop_stopwords=True)
     batch = tok.encode_queries(["the it .", "it"])
     assert batch["attention_mask"].sum().item() == 0  # the model reads such texts as one <pad>
+
+
+def test_trie_pattern_matches_exactly_its_words():
+    words = ["a", "an", "and", "any", "the", "'s", "n't"]
+    pattern = re.compile(f"^(?:{trie_pattern(words)})$")
+    assert all(pattern.match(word) for word in words)
+    others = ["", "am", "ands", "th", "them", "s", "'", "nt", "n't'", "An"]
+    assert not any(pattern.match(word) for word in others)
+    full = re.compile(f"^(?:{trie_pattern(STOPWORDS)})$")
+    assert all(full.match(word) for word in STOPWORDS) and not full.match("what")
