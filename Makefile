@@ -26,12 +26,26 @@ $(VENV)/.installed: pyproject.toml
 data/train_recipe.parquet: | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) --output $@
 
-# One torch thread: on 2 shared cores, 2 threads made training steps ~10x slower.
+# Training processes, one per CPU core (accelerate launch on the CPU, gloo); the global batch
+# stays BATCH queries, split across them, with every process's passages as negatives. 2 processes
+# trained 1.6x faster than one at equal quality here. NPROC=1 runs plain python.
+NPROC ?= 2
+BATCH ?= 64
+PORT ?= 29500
+ifeq ($(NPROC),1)
+LAUNCH := $(BIN)/python
+else
+LAUNCH := ACCELERATE_USE_CPU=1 $(BIN)/accelerate launch --multi_gpu --num_processes $(NPROC) \
+	--main_process_port $(PORT)
+endif
+
+# One torch thread per process: on 2 shared cores, 2 threads made training steps ~10x slower.
 train: export OMP_NUM_THREADS ?= 1
-# Train (about 10 min on 2 cores), then print the evaluation table next to BM25 and GloVe average.
+# Train (about 14 min on 2 cores), then print the evaluation table next to BM25 and GloVe average.
 train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_recipe.parquet)
-	$(BIN)/python scripts/train.py --train_file $(TRAIN_FILE) --num_negatives 1 \
-		--output_dir $(OUTPUT_DIR) $(TRAIN_ARGS)
+	$(LAUNCH) scripts/train.py --train_file $(TRAIN_FILE) --num_negatives 1 \
+		--per_device_train_batch_size $$(($(BATCH) / $(NPROC))) --output_dir $(OUTPUT_DIR) \
+		$(TRAIN_ARGS)
 	@if [ -d "$(MSMARCO_DIR)" ]; then \
 		$(BIN)/python scripts/evaluate.py --model $(OUTPUT_DIR) --data_dir $(MSMARCO_DIR) \
 			--baselines bm25,glove-avg --output $(OUTPUT_DIR)/eval_results.json; \

@@ -8,8 +8,9 @@ The saved ``tokenizer.json`` holds the whole pipeline, so ``AutoTokenizer.from_p
 it anywhere as a standard fast tokenizer, with no remote code (on purpose: a tokenizer ``auto_map``
 would make every plain ``AutoTokenizer`` call demand ``trust_remote_code``).
 With ``drop_stopwords`` a second split removes English function words, clitics and symbols
-(NLTK's stopword list without the question words, which carry a query's intent): 40% fewer
-tokens to run the RNN over, as BM25 and sentence-transformers' ``WhitespaceTokenizer`` do.
+(NLTK's stopword list without the question words, which carry a query's intent): 48% fewer
+tokens in MS MARCO passages (69 -> 36), as BM25 and sentence-transformers' ``WhitespaceTokenizer``
+do.
 Deliberately left out: PTB's quote rewriting (``"`` -> ``` `` ```) and bracket names (``-lrb-``);
 GloVe has the plain symbols too, so they cost nothing.
 """

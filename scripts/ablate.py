@@ -166,6 +166,12 @@ ROWS = [
         **RECIPE_DATA,
     ),
     Row(
+        "stopwords-epochs10",
+        "more data + 1 BM25 negative, stopwords dropped, 10 epochs (the recipe)",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "10"),
+        **RECIPE_DATA,
+    ),
+    Row(
         "stopwords-epochs4-finetune",
         "stopwords-epochs4 + fine-tuned GloVe",
         (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "4", *FINETUNE),
