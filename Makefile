@@ -48,7 +48,7 @@ train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_r
 		$(TRAIN_ARGS)
 	@if [ -d "$(MSMARCO_DIR)" ]; then \
 		$(BIN)/python scripts/evaluate.py --model $(OUTPUT_DIR) --data_dir $(MSMARCO_DIR) \
-			--baselines bm25,glove-avg --output $(OUTPUT_DIR)/eval_results.json; \
+			--baselines bm25,glove-avg --hybrid --output $(OUTPUT_DIR)/eval_results.json; \
 	else echo "No $(MSMARCO_DIR): evaluation skipped (set MSMARCO_DIR to the MS MARCO subsets)."; fi
 
 test: setup

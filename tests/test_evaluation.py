@@ -12,7 +12,13 @@ import torch
 
 from data_prep.eval_tasks import Collection, EvalTask, load_tasks
 from modeling.encoders import DenseEncoder, EmbeddingCache
-from modeling.evaluation import dense_runs, evaluate_system, format_table, score_runs
+from modeling.evaluation import (
+    dense_runs,
+    evaluate_system,
+    format_table,
+    reciprocal_rank_fusion,
+    score_runs,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,6 +165,16 @@ def test_glove_average_is_the_normalised_mean_of_known_words(glove, glove_tokeni
     np.testing.assert_allclose(encoder.encode_queries(["the"]), vectors[2:], atol=1e-7)
 
 
+def test_reciprocal_rank_fusion_hand_computed():
+    dense = {"q1": {"a": 0.9, "b": 0.5, "c": 0.1}, "q2": {"a": 1.0}}
+    bm25 = {"q1": {"c": 12.0, "a": 3.0, "d": 3.0}}  # a and d tie: the larger id ranks first
+    fused = reciprocal_rank_fusion([dense, bm25], k=10)
+    assert fused["q1"] == pytest.approx(
+        {"a": 1 / 11 + 1 / 13, "b": 1 / 12, "c": 1 / 13 + 1 / 11, "d": 1 / 12}
+    )
+    assert fused["q2"] == pytest.approx({"a": 1 / 11})  # a query BM25 did not answer
+
+
 def test_format_table_has_one_row_per_system():
     table = format_table(
         {"BM25": {"t/MRR@10": 0.38391, "passages_per_s": 12345.6}, "m": {"t/MRR@10": 0.2}}
@@ -223,13 +239,16 @@ def test_evaluate_script_writes_json_and_prints_the_table(glove, mini_msmarco, t
     output = tmp_path / "results.json"
     returned = script.main(["--model", str(model), "--baselines", "bm25", "--data_dir",
                             str(mini_msmarco), "--output", str(output),
-                            "--throughput_passages", "20", "--no_cache"])  # fmt: skip
+                            "--throughput_passages", "20", "--no_cache", "--hybrid"])  # fmt: skip
     written = json.loads(output.read_text())
-    assert list(written) == list(returned) == ["tiny", "BM25"]
+    assert list(written) == list(returned) == ["tiny", "tiny + BM25 (RRF)", "BM25"]
     assert all(written[name] == pytest.approx(returned[name]) for name in written)
-    for values in written.values():
-        assert set(values) == {*BM25_REFERENCE, "passages_per_s"}
+    for name, values in written.items():
+        speed = set() if "RRF" in name else {"passages_per_s"}
+        assert set(values) == {*BM25_REFERENCE, *speed}
         assert all(0.0 <= values[key] <= 1.0 for key in BM25_REFERENCE)
+    # The untrained model ranks far below BM25; fused with it, it gains on every task.
+    assert all(written["tiny + BM25 (RRF)"][k] > written["tiny"][k] for k in BM25_REFERENCE)
     table = capsys.readouterr().out
     assert "| tiny | " in table and "| BM25 | " in table and "dl19-pool/nDCG@10" in table
     with pytest.raises(ValueError, match="Unknown baseline"):
