@@ -168,7 +168,8 @@ class TwoTowerTrainingArguments(TrainingArguments):
         default=64, metadata={"help": "Queries per eval batch (the in-batch candidates)."}
     )
     learning_rate: float = field(
-        default=1e-3, metadata={"help": "AdamW learning rate (RNNs train well at 1e-3)."}
+        default=2e-3,  # ablation, 10 epochs: +0.024 dev600 MRR@10 over 1e-3 (DL19 -0.015, noise)
+        metadata={"help": "AdamW learning rate, decayed linearly to 0."},
     )
     num_train_epochs: float = field(
         default=10.0,  # ablation: 1 -> 3 -> 4 -> 6 -> 10 epochs kept improving on the recipe data

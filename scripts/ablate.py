@@ -172,6 +172,12 @@ ROWS = [
         **RECIPE_DATA,
     ),
     Row(
+        "stopwords-epochs10-lr2e-3",
+        "the recipe at learning rate 2e-3",
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "10", "--learning_rate", "2e-3"),
+        **RECIPE_DATA,
+    ),
+    Row(
         "stopwords-epochs4-finetune",
         "stopwords-epochs4 + fine-tuned GloVe",
         (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "4", *FINETUNE),
