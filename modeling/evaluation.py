@@ -42,6 +42,7 @@ def evaluate_system(
     cache: EmbeddingCache | None = None,
     throughput_passages: int = 1000,
     progress_bar: bool = True,
+    runs: dict[str, Run] | None = None,
 ) -> dict[str, float]:
     """Scores one system on ``tasks``: ``{"dev600-rerank/MRR@10": ..., "passages_per_s": ...}``.
 
@@ -51,14 +52,11 @@ def evaluate_system(
         cache: On-disk passage embeddings for encoders with a ``cache_key`` (MiniLM).
         throughput_passages: Size of the speed sample; 0 skips the measurement.
         progress_bar: Show encoding progress.
+        runs: The system's `system_runs` when the caller already has them (e.g. to fuse them).
     """
-    if isinstance(system, str) and system.lower() != "bm25":
-        raise ValueError(f"System {system!r}: pass 'bm25' or a DenseEncoder (see load_encoder).")
     started = time.perf_counter()
-    if isinstance(system, str):
-        runs = bm25_runs(tasks)
-    else:
-        runs = dense_runs(system, tasks, cache=cache, progress_bar=progress_bar)
+    if runs is None:
+        runs = system_runs(system, tasks, cache=cache, progress_bar=progress_bar)
     results = score_runs(runs, tasks)
     name = "BM25" if isinstance(system, str) else system.name
     logger.info("%s evaluated in %.0f s: %s", name, time.perf_counter() - started, results)
@@ -66,6 +64,20 @@ def evaluate_system(
         sample = tasks[0].collection.texts[:throughput_passages]
         results[THROUGHPUT_KEY] = measure_throughput(system, sample)
     return results
+
+
+def system_runs(
+    system: str | DenseEncoder,
+    tasks: Sequence[EvalTask],
+    cache: EmbeddingCache | None = None,
+    progress_bar: bool = True,
+) -> dict[str, Run]:
+    """``{task: run}`` of ``"bm25"`` (`bm25_runs`) or of a `DenseEncoder` (`dense_runs`)."""
+    if isinstance(system, str):
+        if system.lower() != "bm25":
+            raise ValueError(f"System {system!r}: pass 'bm25' or a DenseEncoder (load_encoder).")
+        return bm25_runs(tasks)
+    return dense_runs(system, tasks, cache=cache, progress_bar=progress_bar)
 
 
 def score_runs(runs: dict[str, Run], tasks: Sequence[EvalTask]) -> dict[str, float]:
@@ -153,16 +165,9 @@ def reciprocal_rank_fusion(runs: Sequence[Run], k: int = RRF_K) -> Run:
     return fused
 
 
-def evaluate_fusion_with_bm25(
-    encoder: DenseEncoder,
-    tasks: Sequence[EvalTask],
-    cache: EmbeddingCache | None = None,
-    progress_bar: bool = True,
-) -> dict[str, float]:
-    """Scores the encoder's runs fused with BM25's (`reciprocal_rank_fusion`, equal weights)."""
-    dense = dense_runs(encoder, tasks, cache=cache, progress_bar=progress_bar)
-    bm25 = bm25_runs(tasks)
-    return score_runs({t: reciprocal_rank_fusion([dense[t], bm25[t]]) for t in dense}, tasks)
+def fuse_runs(first: dict[str, Run], second: dict[str, Run]) -> dict[str, Run]:
+    """Two systems' ``{task: run}`` fused task by task with `reciprocal_rank_fusion`."""
+    return {task: reciprocal_rank_fusion([first[task], second[task]]) for task in first}
 
 
 def measure_throughput(system: str | DenseEncoder, texts: Sequence[str]) -> float:

@@ -27,7 +27,13 @@ from pathlib import Path
 
 from data_prep.eval_tasks import TASK_NAMES, load_tasks
 from modeling.encoders import DEFAULT_CACHE_DIR, EmbeddingCache, load_encoder
-from modeling.evaluation import evaluate_fusion_with_bm25, evaluate_system, format_table
+from modeling.evaluation import (
+    evaluate_system,
+    format_table,
+    fuse_runs,
+    score_runs,
+    system_runs,
+)
 
 logger = logging.getLogger("evaluate")
 BASELINES = ("bm25", "glove-avg", "minilm")
@@ -111,18 +117,20 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     # 3. Evaluate each system in turn (one model in memory at a time).
     results: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
+    bm25 = system_runs("bm25", tasks) if args.hybrid else None  # ranked once, fused with each
     for spec in systems:
         if spec == "bm25":
             name, system = "BM25", "bm25"
         else:
             system = load_encoder(spec, batch_size=args.batch_size, device=args.device)
             name = system.name if system.name not in results else str(spec)
+        runs = bm25 if spec == "bm25" and bm25 else system_runs(system, tasks, cache=cache)
         results[name] = evaluate_system(
-            system, tasks, cache=cache, throughput_passages=args.throughput_passages
+            system, tasks, throughput_passages=args.throughput_passages, runs=runs
         )
         if args.hybrid and spec in args.model:
-            results[f"{name} + BM25 (RRF)"] = evaluate_fusion_with_bm25(system, tasks, cache)
-        del system
+            results[f"{name} + BM25 (RRF)"] = score_runs(fuse_runs(runs, bm25), tasks)
+        del system, runs
     logger.info("All systems evaluated in %.0f s", time.perf_counter() - started)
 
     # 4. Report.
