@@ -5,10 +5,10 @@ base flags plus the row's flags, then scores the checkpoint with the evaluation 
 dev600-rerank (MRR@10) and dl19-pool (nDCG@10). Training data never includes an evaluation query
 (``data_prep.training_sets``); rows that need more data or BM25-mined negatives get a canonical
 parquet built once under ``--work_dir``, distillation rows its all-MiniLM-L6-v2 teacher vectors
-(``data_prep/teacher.py``; 10-25 min the first time on 2 cores). Rows measured before the
-tokenizer dropped stopwords by default pass ``--drop_stopwords false``. Finished rows are kept in
-``<work_dir>/results.json`` and skipped on a rerun (``--force`` redoes them), so the table can be
-built in several sittings.
+(``data_prep/teacher.py``; 12 min here with corpus.tsv's MiniLM embeddings cached, more without).
+Rows measured before the tokenizer dropped stopwords by default pass ``--drop_stopwords false``.
+Finished rows are kept in ``<work_dir>/results.json`` and skipped on a rerun (``--force`` redoes
+them), so the table can be built in several sittings.
 
     python scripts/ablate.py                     # every row; the table goes to results/ablation.md
     python scripts/ablate.py --rows base,infonce # a subset

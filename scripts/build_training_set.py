@@ -10,8 +10,9 @@ About a minute on 2 cores.
 
 With --teacher minilm it also writes the teacher vectors for distillation (train.py
 --teacher_file): all-MiniLM-L6-v2 embeddings of every query and passage of the table. That is
-~50k passages: ~20 min on 2 cores the first time (corpus.tsv's embeddings are shared with the
-evaluation's cache, so a machine that ran `evaluate.py --baselines minilm` encodes ~10k).
+~67k texts: 12 min on 2 busy cores here when corpus.tsv's embeddings were already in the
+evaluation's cache (shared with `evaluate.py --baselines minilm`); without it, an estimated
+~25 min more (the cache's ~20 min for corpus.tsv).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     table = load_training_table(args.data_dir, [s.strip() for s in args.sources.split(",")])
 
     # 3. Hard negatives from corpus.tsv
-    corpus = read_tsv_collection(Path(args.data_dir) / "corpus.tsv")
+    if args.negatives or args.teacher:
+        corpus = read_tsv_collection(Path(args.data_dir) / "corpus.tsv")
     if args.negatives:
         table = mine_bm25_negatives(
             table, corpus.texts, depth=3 * args.negatives, keep=args.negatives
