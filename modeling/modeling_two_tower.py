@@ -185,6 +185,14 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             model.embeddings.weight.copy_(vectors)
         return model
 
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        # Loading replaces the embedding parameter and forgets its requires_grad=False, so a
+        # loaded checkpoint would fine-tune its "frozen" GloVe table; freeze it again here.
+        model = super().from_pretrained(*args, **kwargs)
+        model.embeddings.weight.requires_grad_(not model.config.freeze_embeddings)
+        return model
+
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings
 

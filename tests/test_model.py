@@ -59,6 +59,16 @@ def test_from_glove_rows_and_freezing():
     assert tuned.embeddings.weight.requires_grad
 
 
+@pytest.mark.parametrize("freeze", [True, False])
+def test_from_pretrained_keeps_embeddings_frozen_or_trainable(tmp_path, freeze):
+    TwoTowerModel.from_glove(
+        torch.randn(13, 7), hidden_size=5, freeze_embeddings=freeze
+    ).save_pretrained(tmp_path)
+    again = TwoTowerModel.from_pretrained(tmp_path)
+    assert again.embeddings.weight.requires_grad is not freeze
+    assert all(p.requires_grad for p in again.query_tower.parameters())
+
+
 def test_save_reload_gives_identical_outputs(tok, tmp_path):
     model = make(rnn_type="lstm", output_dim=4)
     model.save_pretrained(tmp_path)
