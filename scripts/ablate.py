@@ -61,6 +61,9 @@ class Row:
     mined_negatives: bool = False
     teacher: bool = False  # distil from all-MiniLM-L6-v2 (teacher vectors built once, cached)
     keep_stopwords: bool = True  # rows measured before the tokenizer dropped them by default
+    # Passed explicitly, so a row reruns as measured whatever train.py's defaults have become.
+    learning_rate: float = 1e-3
+    passage_max_length: int = 256
     extra: dict = field(default_factory=dict)
 
 
@@ -74,7 +77,7 @@ ROWS = [
     Row("infonce-t0.1", "InfoNCE, temperature 0.1", (*INFONCE, "--temperature", "0.1")),
     Row("infonce-t0.02", "InfoNCE, temperature 0.02", (*INFONCE, "--temperature", "0.02")),
     Row("triplet-m0.5", "triplet, margin 0.5", ("--loss", "triplet", "--margin", "0.5")),
-    Row("len128", "InfoNCE, passages cut at 128 tokens", (*INFONCE, "--passage_max_length", "128")),
+    Row("len128", "InfoNCE, passages cut at 128 tokens", INFONCE, passage_max_length=128),
     Row("finetune", "InfoNCE, GloVe fine-tuned", (*INFONCE, "--freeze_embeddings", "false")),
     Row(
         "finetune-pruned",
@@ -174,7 +177,8 @@ ROWS = [
     Row(
         "stopwords-epochs10-lr2e-3",
         "the recipe at learning rate 2e-3",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "10", "--learning_rate", "2e-3"),
+        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "10"),
+        learning_rate=2e-3,
         **RECIPE_DATA,
     ),
     Row(
@@ -183,6 +187,68 @@ ROWS = [
         (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "4", *FINETUNE),
         **RECIPE_DATA,
     ),
+    # Learning rate and passage length, 1 epoch on the recipe data, stopwords dropped
+    Row(
+        "lr2e-3",
+        "stopwords row at learning rate 2e-3",
+        (*INFONCE, "--num_negatives", "1"),
+        learning_rate=2e-3,
+        **RECIPE_DATA,
+    ),
+    Row(
+        "len64",
+        "lr2e-3 row with passages cut at 64 tokens (1.6% of their tokens)",
+        (*INFONCE, "--num_negatives", "1"),
+        learning_rate=2e-3,
+        passage_max_length=64,
+        **RECIPE_DATA,
+    ),
+    *[
+        Row(
+            f"len64-lr{lr}",
+            f"len64 row at learning rate {lr}",
+            (*INFONCE, "--num_negatives", "1"),
+            learning_rate=float(lr),
+            passage_max_length=64,
+            **RECIPE_DATA,
+        )
+        for lr in ("4e-3", "8e-3", "1.6e-2", "3.2e-2")
+    ],
+    Row(
+        "len64-h256",
+        "len64 row with 256 hidden units per direction",
+        (*INFONCE, "--num_negatives", "1", "--hidden_size", "256"),
+        learning_rate=2e-3,
+        passage_max_length=64,
+        **RECIPE_DATA,
+    ),
+    Row(
+        "len64-lr4e-3-h64",
+        "len64-lr4e-3 row with 64 hidden units per direction, projected to 256",
+        (*INFONCE, "--num_negatives", "1", "--hidden_size", "64", "--output_dim", "256"),
+        learning_rate=4e-3,
+        passage_max_length=64,
+        **RECIPE_DATA,
+    ),
+    # Learning rate 8e-3, passages cut at 64 tokens, several epochs
+    *[
+        Row(
+            f"len64-lr8e-3-epochs{epochs}{suffix}",
+            f"len64-lr8e-3 row, {epochs} epochs{help}",
+            (*INFONCE, "--num_negatives", "1", "--num_train_epochs", str(epochs), *flags),
+            learning_rate=8e-3,
+            passage_max_length=64,
+            teacher=teacher,
+            **RECIPE_DATA,
+        )
+        for epochs, suffix, help, flags, teacher in [
+            (3, "", "", (), False),
+            (3, "-dropout0.1", ", dropout 0.1 on the word vectors", ("--dropout", "0.1"), False),
+            (3, "-neg3", ", 3 BM25 negatives", ("--num_negatives", "3"), False),
+            (3, "-distill", ", distillation (weight 1, teacher temperature 0.05)", (), True),
+            (6, "", "", (), False),
+        ]
+    ],
     Row(
         "distill",
         "stopwords row + distillation from all-MiniLM-L6-v2 (weight 1, teacher temperature 0.05)",
@@ -268,7 +334,9 @@ def ensure_teacher(train_file: Path, data_dir: Path) -> Path:
 
 def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespace) -> dict:
     """Runs train.py for one row; returns its train_summary.json."""
-    settings = ["--drop_stopwords", "false"] if row.keep_stopwords else []
+    settings = ["--learning_rate", str(row.learning_rate)]
+    settings += ["--passage_max_length", str(row.passage_max_length)]
+    settings += ["--drop_stopwords", "false"] if row.keep_stopwords else []
     if row.teacher:
         settings += ["--teacher_file", str(ensure_teacher(train_file, Path(args.data_dir)))]
     command = [
@@ -347,9 +415,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
             "train_queries": summary.get("train_queries"),
             "args": list(row.args) + args.extra_args.split(),
             "keep_stopwords": row.keep_stopwords,
+            "learning_rate": row.learning_rate,
+            "passage_max_length": row.passage_max_length,
             "teacher": row.teacher,
             "sources": list(row.sources),
-            "epochs": args.epochs,
+            "epochs": float(summary["train"].get("epoch", args.epochs)),
             "threads": args.threads,
             "load_average": os.getloadavg()[0],
         }
