@@ -58,7 +58,7 @@ endif
 
 # One torch thread per process: on 2 shared cores, 2 threads made training steps ~10x slower.
 train: export OMP_NUM_THREADS ?= 1
-# Train (about 16 min on 2 cores), then print the evaluation table next to BM25 and GloVe average.
+# Train (about 6 min on 2 cores), then print the evaluation table next to BM25 and GloVe average.
 train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_recipe.parquet) \
 	$(if $(TEACHER),$(TEACHER_FILE))
 	$(LAUNCH) scripts/train.py --train_file $(TRAIN_FILE) --num_negatives $(NEGATIVES) \

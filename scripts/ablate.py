@@ -170,7 +170,7 @@ ROWS = [
     ),
     Row(
         "stopwords-epochs10",
-        "more data + 1 BM25 negative, stopwords dropped, 10 epochs (the recipe)",
+        "more data + 1 BM25 negative, stopwords dropped, 10 epochs",
         (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "10"),
         **RECIPE_DATA,
     ),
@@ -247,6 +247,7 @@ ROWS = [
             (3, "-neg3", ", 3 BM25 negatives", ("--num_negatives", "3"), False),
             (3, "-distill", ", distillation (weight 1, teacher temperature 0.05)", (), True),
             (6, "", "", (), False),
+            (6, "-distill", ", distillation (weight 1, teacher temperature 0.05)", (), True),
         ]
     ],
     Row(
