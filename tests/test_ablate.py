@@ -1,0 +1,65 @@
+"""scripts/ablate.py: every row reruns with the settings it was measured with, whatever train.py's
+defaults have become since (the learning rate, passage length and epochs moved twice)."""
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from transformers import HfArgumentParser
+
+from modeling.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts/ablate.py"
+
+
+@pytest.fixture(scope="module")
+def ablate():
+    spec = importlib.util.spec_from_file_location("ablate_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def train_args_of(ablate, row, monkeypatch, tmp_path):
+    """The dataclasses train.py would parse from the command ablate.py runs for ``row``."""
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        (tmp_path / "train_summary.json").write_text(json.dumps({"train": {}}))
+
+    monkeypatch.setattr(ablate.subprocess, "run", fake_run)
+    options = argparse.Namespace(epochs=1.0, seed=42, threads=None, extra_args="", data_dir=".")
+    ablate.train_row(row, tmp_path / "train.parquet", tmp_path, options)
+    parser = HfArgumentParser((DataArguments, ModelArguments, TwoTowerTrainingArguments))
+    return parser.parse_args_into_dataclasses(commands[0][2:])
+
+
+def test_row_names_are_unique(ablate):
+    names = [row.name for row in ablate.ROWS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(
+    ("name", "learning_rate", "passage_max_length", "epochs", "negatives"),
+    [
+        ("stopwords", 1e-3, 256, 1.0, 1),  # measured when 1e-3 and 256 were the defaults
+        ("len128", 1e-3, 128, 1.0, 0),
+        ("stopwords-epochs10-lr2e-3", 2e-3, 256, 10.0, 1),
+        ("len64-lr8e-3-epochs3-neg3", 8e-3, 64, 3.0, 3),  # the recipe
+    ],
+)
+def test_rows_pin_the_settings_they_were_measured_with(
+    ablate, monkeypatch, tmp_path, name, learning_rate, passage_max_length, epochs, negatives
+):
+    row = next(row for row in ablate.ROWS if row.name == name)
+    data_args, model_args, args = train_args_of(ablate, row, monkeypatch, tmp_path)
+    assert args.learning_rate == learning_rate
+    assert model_args.passage_max_length == passage_max_length
+    assert args.num_train_epochs == epochs
+    assert data_args.num_negatives == negatives
+    assert model_args.drop_stopwords is not row.keep_stopwords
