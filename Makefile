@@ -26,8 +26,8 @@ $(VENV)/.installed: pyproject.toml
 data/train_recipe.parquet: | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) --output $@
 
-# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe (README: better, but building its
-# vectors of the table's ~67k texts takes ~12 min with corpus.tsv's MiniLM cache warm, ~30 cold).
+# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe (README: better, but building its vectors
+# of the table's ~67k texts takes 10-12 min with corpus.tsv's MiniLM cache warm, ~30 cold, estimated).
 TEACHER ?=
 TEACHER_FILE := data/train_recipe.teacher.parquet
 ifneq ($(TEACHER),)
