@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from modeling.benchmark_systems import OURS, PEER, System, build_system
+from modeling.configuration_two_tower import TwoTowerConfig
 
 logger = logging.getLogger("benchmark")
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +70,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--encode_batch_size", type=int, default=128, help="Texts per encoding batch (all).")
     add("--hidden_size", type=int, default=128, help="RNN units per direction (RNN systems).")
     add("--query_max_length", type=int, default=32, help="Query tokens kept (ours).")
-    add("--passage_max_length", type=int, default=256, help="Passage tokens kept (all).")
+    add(
+        "--passage_max_length",
+        type=int,
+        default=TwoTowerConfig().passage_max_length,
+        help="Passage tokens kept (all systems; default: the recipe's, %(default)s).",
+    )
     add("--keep_stopwords", action="store_true", help="Ours: keep stopwords and punctuation.")
     add("--train_steps", type=int, default=4, help="Timed training steps per round.")
     add("--warmup_steps", type=int, default=2, help="Untimed steps before each round.")
