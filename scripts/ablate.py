@@ -245,6 +245,13 @@ ROWS = [
             (3, "", "", (), False),
             (3, "-dropout0.1", ", dropout 0.1 on the word vectors", ("--dropout", "0.1"), False),
             (3, "-neg3", ", 3 BM25 negatives", ("--num_negatives", "3"), False),
+            (
+                3,
+                "-neg3-batch128",
+                ", 3 BM25 negatives, batch 128",
+                ("--num_negatives", "3", "--per_device_train_batch_size", "128"),
+                False,
+            ),
             (3, "-distill", ", distillation (weight 1, teacher temperature 0.05)", (), True),
             (6, "", "", (), False),
             (6, "-distill", ", distillation (weight 1, teacher temperature 0.05)", (), True),
