@@ -5,7 +5,7 @@ base flags plus the row's flags, then scores the checkpoint with the evaluation 
 dev600-rerank (MRR@10) and dl19-pool (nDCG@10). Training data never includes an evaluation query
 (``data_prep.training_sets``); rows that need more data or BM25-mined negatives get a canonical
 parquet built once under ``--work_dir``, distillation rows its all-MiniLM-L6-v2 teacher vectors
-(``data_prep/teacher.py``; 12 min here with corpus.tsv's MiniLM embeddings cached, more without).
+(``data_prep/teacher.py``; 10-12 min here with corpus.tsv's MiniLM embeddings cached, more without).
 Rows measured before the tokenizer dropped stopwords by default pass ``--drop_stopwords false``.
 Finished rows are kept in ``<work_dir>/results.json`` and skipped on a rerun (``--force`` redoes
 them), so the table can be built in several sittings.
@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
@@ -48,6 +48,10 @@ INFONCE = ("--loss", "infonce")
 FINETUNE = ("--freeze_embeddings", "false")
 DISTILL_W3 = ("--distill_weight", "3", "--teacher_temperature", "0.1")
 RECIPE_DATA = {"sources": MORE_DATA, "mined_negatives": True, "keep_stopwords": False}
+NEG1 = (*INFONCE, "--num_negatives", "1")
+NEG3 = ("--num_negatives", "3")  # after NEG1: the last flag wins
+EPOCHS3, EPOCHS6 = ("--num_train_epochs", "3"), ("--num_train_epochs", "6")
+DISTILL_HELP = "distillation (weight 1, teacher temperature 0.05)"
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,14 @@ class Row:
     # Passed explicitly, so a row reruns as measured whatever train.py's defaults have become.
     learning_rate: float = 1e-3
     passage_max_length: int = 256
-    extra: dict = field(default_factory=dict)
+
+
+def len64_row(name: str, help: str, *flags: str, lr: float = 8e-3, teacher: bool = False) -> Row:
+    """A row of the second round: recipe data, 1 BM25 negative, passages cut at 64 tokens."""
+    return Row(
+        name, help, (*NEG1, *flags), teacher=teacher, learning_rate=lr, passage_max_length=64,
+        **RECIPE_DATA,
+    )  # fmt: skip
 
 
 ROWS = [
@@ -93,7 +104,7 @@ ROWS = [
     Row(
         "hardneg",
         "InfoNCE + 1 BM25 negative per query (corpus.tsv, positives excluded)",
-        (*INFONCE, "--num_negatives", "1"),
+        NEG1,
         mined_negatives=True,
     ),
     Row(
@@ -106,7 +117,7 @@ ROWS = [
     Row(
         "moredata-hardneg",
         "InfoNCE + more data + 1 BM25 negative per query",
-        (*INFONCE, "--num_negatives", "1"),
+        NEG1,
         sources=MORE_DATA,
         mined_negatives=True,
     ),
@@ -121,7 +132,7 @@ ROWS = [
     Row(
         "recipe-v1",
         "the first recipe: InfoNCE + more data + 1 BM25 negative per query, 2 epochs",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "2"),
+        (*NEG1, "--num_train_epochs", "2"),
         sources=MORE_DATA,
         mined_negatives=True,
     ),
@@ -135,7 +146,7 @@ ROWS = [
     Row(
         "stopwords",
         "more data + 1 BM25 negative, stopwords dropped",
-        (*INFONCE, "--num_negatives", "1"),
+        NEG1,
         **RECIPE_DATA,
     ),
     Row(
@@ -147,7 +158,7 @@ ROWS = [
     Row(
         "stopwords-epochs3",
         "more data + 1 BM25 negative, stopwords dropped, 3 epochs",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "3"),
+        (*NEG1, "--num_train_epochs", "3"),
         **RECIPE_DATA,
     ),
     Row(
@@ -159,122 +170,108 @@ ROWS = [
     Row(
         "stopwords-epochs4",
         "more data + 1 BM25 negative, stopwords dropped, 4 epochs",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "4"),
+        (*NEG1, "--num_train_epochs", "4"),
         **RECIPE_DATA,
     ),
     Row(
         "stopwords-epochs6",
         "more data + 1 BM25 negative, stopwords dropped, 6 epochs",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "6"),
+        (*NEG1, "--num_train_epochs", "6"),
         **RECIPE_DATA,
     ),
     Row(
         "stopwords-epochs10",
         "more data + 1 BM25 negative, stopwords dropped, 10 epochs",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "10"),
+        (*NEG1, "--num_train_epochs", "10"),
         **RECIPE_DATA,
     ),
     Row(
         "stopwords-epochs10-lr2e-3",
         "the recipe at learning rate 2e-3",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "10"),
+        (*NEG1, "--num_train_epochs", "10"),
         learning_rate=2e-3,
         **RECIPE_DATA,
     ),
     Row(
         "stopwords-epochs4-finetune",
         "stopwords-epochs4 + fine-tuned GloVe",
-        (*INFONCE, "--num_negatives", "1", "--num_train_epochs", "4", *FINETUNE),
+        (*NEG1, "--num_train_epochs", "4", *FINETUNE),
         **RECIPE_DATA,
     ),
     # Learning rate and passage length, 1 epoch on the recipe data, stopwords dropped
-    Row(
-        "lr2e-3",
-        "stopwords row at learning rate 2e-3",
-        (*INFONCE, "--num_negatives", "1"),
-        learning_rate=2e-3,
-        **RECIPE_DATA,
-    ),
-    Row(
-        "len64",
-        "lr2e-3 row with passages cut at 64 tokens (1.6% of their tokens)",
-        (*INFONCE, "--num_negatives", "1"),
-        learning_rate=2e-3,
-        passage_max_length=64,
-        **RECIPE_DATA,
-    ),
+    Row("lr2e-3", "stopwords row at learning rate 2e-3", NEG1, learning_rate=2e-3, **RECIPE_DATA),
+    len64_row("len64", "lr2e-3 row with passages cut at 64 tokens (1.6% of their tokens)", lr=2e-3),
     *[
-        Row(
-            f"len64-lr{lr}",
-            f"len64 row at learning rate {lr}",
-            (*INFONCE, "--num_negatives", "1"),
-            learning_rate=float(lr),
-            passage_max_length=64,
-            **RECIPE_DATA,
-        )
+        len64_row(f"len64-lr{lr}", f"len64 row at learning rate {lr}", lr=float(lr))
         for lr in ("4e-3", "8e-3", "1.6e-2", "3.2e-2")
     ],
-    Row(
+    len64_row(
         "len64-h256",
         "len64 row with 256 hidden units per direction",
-        (*INFONCE, "--num_negatives", "1", "--hidden_size", "256"),
-        learning_rate=2e-3,
-        passage_max_length=64,
-        **RECIPE_DATA,
+        "--hidden_size",
+        "256",
+        lr=2e-3,
     ),
-    Row(
+    len64_row(
         "len64-lr4e-3-h64",
         "len64-lr4e-3 row with 64 hidden units per direction, projected to 256",
-        (*INFONCE, "--num_negatives", "1", "--hidden_size", "64", "--output_dim", "256"),
-        learning_rate=4e-3,
-        passage_max_length=64,
-        **RECIPE_DATA,
+        "--hidden_size",
+        "64",
+        "--output_dim",
+        "256",
+        lr=4e-3,
     ),
     # Learning rate 8e-3, passages cut at 64 tokens, several epochs
-    *[
-        Row(
-            f"len64-lr8e-3-epochs{epochs}{suffix}",
-            f"len64-lr8e-3 row, {epochs} epochs{help}",
-            (*INFONCE, "--num_negatives", "1", "--num_train_epochs", str(epochs), *flags),
-            learning_rate=8e-3,
-            passage_max_length=64,
-            teacher=teacher,
-            **RECIPE_DATA,
-        )
-        for epochs, suffix, help, flags, teacher in [
-            (3, "", "", (), False),
-            (3, "-dropout0.1", ", dropout 0.1 on the word vectors", ("--dropout", "0.1"), False),
-            (3, "-neg3", ", 3 BM25 negatives", ("--num_negatives", "3"), False),
-            (
-                3,
-                "-neg3-batch128",
-                ", 3 BM25 negatives, batch 128",
-                ("--num_negatives", "3", "--per_device_train_batch_size", "128"),
-                False,
-            ),
-            (3, "-distill", ", distillation (weight 1, teacher temperature 0.05)", (), True),
-            (6, "", "", (), False),
-            (6, "-distill", ", distillation (weight 1, teacher temperature 0.05)", (), True),
-        ]
-    ],
+    len64_row("len64-lr8e-3-epochs3", "len64-lr8e-3 row, 3 epochs", *EPOCHS3),
+    len64_row(
+        "len64-lr8e-3-epochs3-dropout0.1",
+        "len64-lr8e-3 row, 3 epochs, dropout 0.1 on the word vectors",
+        *EPOCHS3,
+        "--dropout",
+        "0.1",
+    ),
+    len64_row(
+        "len64-lr8e-3-epochs3-neg3", "len64-lr8e-3 row, 3 epochs, 3 BM25 negatives", *EPOCHS3, *NEG3
+    ),
+    len64_row(
+        "len64-lr8e-3-epochs3-neg3-batch128",
+        "len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, batch 128",
+        *EPOCHS3,
+        *NEG3,
+        "--per_device_train_batch_size",
+        "128",
+    ),
+    len64_row(
+        "len64-lr8e-3-epochs3-distill",
+        f"len64-lr8e-3 row, 3 epochs, {DISTILL_HELP}",
+        *EPOCHS3,
+        teacher=True,
+    ),
+    len64_row("len64-lr8e-3-epochs6", "len64-lr8e-3 row, 6 epochs", *EPOCHS6),
+    len64_row(
+        "len64-lr8e-3-epochs6-distill",
+        f"len64-lr8e-3 row, 6 epochs, {DISTILL_HELP}",
+        *EPOCHS6,
+        teacher=True,
+    ),
     Row(
         "distill",
         "stopwords row + distillation from all-MiniLM-L6-v2 (weight 1, teacher temperature 0.05)",
-        (*INFONCE, "--num_negatives", "1"),
+        NEG1,
         teacher=True,
         **RECIPE_DATA,
     ),
     Row(
         "distill-w3",
         "stopwords row + distillation, weight 3, teacher temperature 0.1",
-        (*INFONCE, "--num_negatives", "1", *DISTILL_W3),
+        (*NEG1, *DISTILL_W3),
         teacher=True,
         **RECIPE_DATA,
     ),
     Row(
         "distill-w3-finetune",
         "distill-w3 + fine-tuned GloVe",
-        (*INFONCE, "--num_negatives", "1", *DISTILL_W3, *FINETUNE),
+        (*NEG1, *DISTILL_W3, *FINETUNE),
         teacher=True,
         **RECIPE_DATA,
     ),
