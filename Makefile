@@ -39,7 +39,7 @@ endif
 
 $(TEACHER_FILE): data/train_recipe.parquet | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) \
-		--output data/train_recipe.parquet --teacher $(TEACHER)
+		--output $< --reuse_table --teacher $(TEACHER)
 
 # Training processes, one per CPU core (accelerate launch on the CPU, gloo); the global batch
 # stays BATCH queries, split across them, with every process's passages as negatives. 2 processes

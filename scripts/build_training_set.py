@@ -10,9 +10,10 @@ About a minute on 2 cores.
 
 With --teacher minilm it also writes the teacher vectors for distillation (train.py
 --teacher_file): all-MiniLM-L6-v2 embeddings of every query and passage of the table. That is
-~67k texts: 12 min on 2 busy cores here when corpus.tsv's embeddings were already in the
+~67k texts: 10-12 min on 2 cores here when corpus.tsv's embeddings were already in the
 evaluation's cache (shared with `evaluate.py --baselines minilm`); without it, an estimated
-~25 min more (the cache's ~20 min for corpus.tsv).
+~25 min more (the cache's ~20 min for corpus.tsv). --reuse_table adds them to a table already
+built (as `make train TEACHER=minilm` does) instead of rebuilding it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 
 from data_prep.eval_tasks import read_tsv_collection
 from data_prep.hard_negatives import mine_bm25_negatives
-from data_prep.msmarco import save_canonical
+from data_prep.msmarco import load_msmarco, save_canonical
 from data_prep.training_sets import SOURCES, load_training_table
 
 logger = logging.getLogger("build_training_set")
@@ -49,22 +50,32 @@ def main(argv: list[str] | None = None) -> None:
         choices=["minilm"],
         help="Also write teacher vectors (OUTPUT with .teacher.parquet) for distillation.",
     )
+    parser.add_argument(
+        "--reuse_table",
+        action="store_true",
+        help="With --teacher: read an existing OUTPUT instead of rebuilding it.",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level="INFO")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-    # 2. Queries and positives, evaluation queries excluded
-    table = load_training_table(args.data_dir, [s.strip() for s in args.sources.split(",")])
-
-    # 3. Hard negatives from corpus.tsv
+    reuse = args.reuse_table and Path(args.output).exists()
     if args.negatives or args.teacher:
         corpus = read_tsv_collection(Path(args.data_dir) / "corpus.tsv")
-    if args.negatives:
-        table = mine_bm25_negatives(
-            table, corpus.texts, depth=3 * args.negatives, keep=args.negatives
-        )
-    save_canonical(table, args.output)
-    logger.info("Wrote %s: %d queries", args.output, table.num_rows)
+    if reuse:
+        table = load_msmarco(args.output)
+        logger.info("Read %s: %d queries", args.output, table.num_rows)
+    else:
+        # 2. Queries and positives, evaluation queries excluded
+        table = load_training_table(args.data_dir, [s.strip() for s in args.sources.split(",")])
+
+        # 3. Hard negatives from corpus.tsv
+        if args.negatives:
+            table = mine_bm25_negatives(
+                table, corpus.texts, depth=3 * args.negatives, keep=args.negatives
+            )
+        save_canonical(table, args.output)
+        logger.info("Wrote %s: %d queries", args.output, table.num_rows)
 
     # 4. Teacher vectors (optional)
     if args.teacher:

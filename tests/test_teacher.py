@@ -4,12 +4,18 @@ The teacher here is a small deterministic stand-in (MiniLM takes minutes on CPU)
 is that every text gets its own vector, in the batch's order, and that the trainer adds the loss.
 """
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
 
-from data_prep.msmarco import load_msmarco
+import data_prep.teacher
+import modeling.baselines
+from data_prep.msmarco import load_msmarco, save_canonical, to_canonical
 from data_prep.teacher import TeacherVectors, build_teacher_table, table_texts, teacher_path
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 from modeling.arguments import TwoTowerTrainingArguments
@@ -104,3 +110,38 @@ def test_trainer_adds_the_weighted_distillation_loss(table, glove, glove_tokeniz
     assert trainer.compute_loss(model, dict(batch)).item() == pytest.approx(
         info_nce_loss(q, p, batch["positive_mask"]).item(), rel=1e-5
     )
+
+
+def test_build_training_set_reuse_table_adds_teacher_vectors_without_rebuilding(
+    msmarco_dir, tmp_path, monkeypatch
+):
+    script_path = Path(__file__).resolve().parents[1] / "scripts/build_training_set.py"
+    spec = importlib.util.spec_from_file_location("build_training_set_script", script_path)
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script
+    spec.loader.exec_module(script)
+    output = tmp_path / "table.parquet"
+    table = to_canonical(
+        [{"query_id": 1, "query": "what is a cat", "passage": "A cat is a small animal."}], "t"
+    )
+    save_canonical(table, output)
+    written = output.read_bytes()
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("--reuse_table rebuilt the table")
+
+    teacher_inputs = []
+
+    def fake_teacher(table, encoder, extra_passages=None):
+        teacher_inputs.append(table)
+        return build_teacher_table(table, CountingEncoder(), EmbeddingCache(tmp_path / "cache"))
+
+    monkeypatch.setattr(script, "load_training_table", no_rebuild)
+    monkeypatch.setattr(data_prep.teacher, "build_teacher_table", fake_teacher)
+    monkeypatch.setattr(modeling.baselines, "MiniLMEncoder", lambda: None)
+    script.main(["--data_dir", str(msmarco_dir), "--output", str(output), "--reuse_table",
+                 "--teacher", "minilm"])  # fmt: skip
+    assert output.read_bytes() == written
+    assert teacher_inputs[0].column("query").to_pylist() == ["what is a cat"]
+    vectors = TeacherVectors(teacher_path(output))
+    assert vectors(["what is a cat", "A cat is a small animal."]).shape[0] == 2
