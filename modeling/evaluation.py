@@ -54,12 +54,13 @@ def evaluate_system(
         progress_bar: Show encoding progress.
         runs: The system's `system_runs` when the caller already has them (e.g. to fuse them).
     """
-    started = time.perf_counter()
-    if runs is None:
+    started, ranked_here = time.perf_counter(), runs is None
+    if ranked_here:
         runs = system_runs(system, tasks, cache=cache, progress_bar=progress_bar)
     results = score_runs(runs, tasks)
     name = "BM25" if isinstance(system, str) else system.name
-    logger.info("%s evaluated in %.0f s: %s", name, time.perf_counter() - started, results)
+    step = "ranked and scored" if ranked_here else "scored (ranked before)"
+    logger.info("%s %s in %.0f s: %s", name, step, time.perf_counter() - started, results)
     if throughput_passages and tasks:
         sample = tasks[0].collection.texts[:throughput_passages]
         results[THROUGHPUT_KEY] = measure_throughput(system, sample)

@@ -43,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 import numpy as np
 import torch
 
+from modeling.arguments import ARCHITECTURE
 from modeling.benchmark_systems import OURS, PEER, System, build_system
-from modeling.configuration_two_tower import TwoTowerConfig
 
 logger = logging.getLogger("benchmark")
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--passage_max_length",
         type=int,
-        default=TwoTowerConfig().passage_max_length,
+        default=ARCHITECTURE.passage_max_length,
         help="Passage tokens kept (all systems; default: the recipe's, %(default)s).",
     )
     add("--keep_stopwords", action="store_true", help="Ours: keep stopwords and punctuation.")
