@@ -98,7 +98,9 @@ class ModelArguments:
     bidirectional: bool = field(
         default=ARCHITECTURE.bidirectional, metadata={"help": "Bidirectional RNNs."}
     )
-    pooling: str = field(default=ARCHITECTURE.pooling, metadata={"help": "mean, max or last."})
+    pooling: str = field(
+        default=ARCHITECTURE.pooling, metadata={"help": "mean, max, last or attention."}
+    )
     output_dim: int = field(
         default=ARCHITECTURE.output_dim,
         metadata={"help": "Linear projection size after pooling; 0 = none."},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from transformers import PretrainedConfig
 
 RNN_TYPES = ("gru", "lstm")
-POOLINGS = ("mean", "max", "last")
+POOLINGS = ("mean", "max", "last", "attention")
 
 
 class TwoTowerConfig(PretrainedConfig):
@@ -20,7 +20,8 @@ class TwoTowerConfig(PretrainedConfig):
         num_layers: Stacked RNN layers per tower.
         bidirectional: Read the text both ways (outputs are concatenated, 2 * hidden_size).
         pooling: How token states become one vector: ``"mean"``/``"max"`` over real tokens,
-            or ``"last"`` (final hidden state of each direction).
+            ``"last"`` (final hidden state of each direction), or ``"attention"`` (a mean
+            weighted by a learned score of each token's state, softmax over real tokens).
         output_dim: Size of a linear projection after pooling; 0 keeps the pooled size.
         dropout: Dropout on embeddings and between RNN layers (training only).
         normalize: L2-normalise tower outputs, so scores are cosine similarities.

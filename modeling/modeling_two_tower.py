@@ -55,6 +55,10 @@ class RNNTower(nn.Module):
         )
         rnn_size = config.hidden_size * (2 if config.bidirectional else 1)
         self.projection = nn.Linear(rnn_size, config.output_dim) if config.output_dim else None
+        # Attention pooling's token scorer starts at zero: training begins from mean pooling.
+        self.attention = (
+            nn.Parameter(torch.zeros(rnn_size)) if config.pooling == "attention" else None
+        )
         self.pooling = config.pooling
         self.num_directions = 2 if config.bidirectional else 1
 
@@ -74,6 +78,9 @@ class RNNTower(nn.Module):
             if self.pooling == "mean":
                 states = states.masked_fill(padding.unsqueeze(-1), 0.0)
                 pooled = states.sum(dim=1) / lengths[:, None].to(states.dtype)
+            elif self.pooling == "attention":
+                logits = (states @ self.attention).masked_fill(padding, float("-inf"))
+                pooled = (logits.softmax(dim=1).unsqueeze(-1) * states).sum(dim=1)
             else:
                 pooled = states.masked_fill(padding.unsqueeze(-1), float("-inf")).amax(dim=1)
         return self.projection(pooled) if self.projection is not None else pooled

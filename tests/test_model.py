@@ -20,7 +20,7 @@ def make(**kwargs):
 
 
 @pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
-@pytest.mark.parametrize("pooling", ["mean", "max", "last"])
+@pytest.mark.parametrize("pooling", ["mean", "max", "last", "attention"])
 def test_shapes_norms_and_padding_invariance(tok, rnn_type, pooling):
     model = make(rnn_type=rnn_type, pooling=pooling, output_dim=3, num_layers=2)
     vectors = model.encode_passages(TEXTS, tokenizer=tok, batch_size=2)
@@ -29,6 +29,21 @@ def test_shapes_norms_and_padding_invariance(tok, rnn_type, pooling):
     # Packed sequences: a text's vector does not depend on the padding of its batch.
     alone = torch.cat([model.encode_passages([t], tokenizer=tok) for t in TEXTS])
     torch.testing.assert_close(vectors, alone, atol=1e-6, rtol=0)
+
+
+def test_attention_pooling_starts_as_mean_pooling_and_learns_token_weights(tok):
+    mean, attention = make(pooling="mean"), make(pooling="attention")
+    attention.load_state_dict(mean.state_dict(), strict=False)  # same RNN weights
+    torch.testing.assert_close(
+        attention.encode_passages(TEXTS, tokenizer=tok), mean.encode_passages(TEXTS, tokenizer=tok)
+    )
+    torch.nn.init.normal_(attention.passage_tower.attention)
+    assert not torch.allclose(
+        attention.encode_passages(TEXTS[:1], tokenizer=tok),
+        mean.encode_passages(TEXTS[:1], tokenizer=tok),
+    )
+    names = {name for name, p in attention.named_parameters() if p.requires_grad}
+    assert {"query_tower.attention", "passage_tower.attention"} <= names
 
 
 def test_towers_are_separate_and_share_embeddings(tok):
@@ -69,8 +84,11 @@ def test_from_pretrained_keeps_embeddings_frozen_or_trainable(tmp_path, freeze):
     assert all(p.requires_grad for p in again.query_tower.parameters())
 
 
-def test_save_reload_gives_identical_outputs(tok, tmp_path):
-    model = make(rnn_type="lstm", output_dim=4)
+@pytest.mark.parametrize("pooling", ["mean", "attention"])
+def test_save_reload_gives_identical_outputs(tok, tmp_path, pooling):
+    model = make(rnn_type="lstm", output_dim=4, pooling=pooling)
+    if pooling == "attention":  # a trained (non-zero) scorer must survive the round trip
+        torch.nn.init.normal_(model.query_tower.attention)
     model.save_pretrained(tmp_path)
     assert (tmp_path / "model.safetensors").exists()
     assert not list(tmp_path.glob("*.bin"))

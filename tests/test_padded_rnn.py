@@ -16,6 +16,7 @@ from modeling.modeling_two_tower import RNNTower
         ("lstm", 1, True, "last"),
         ("lstm", 2, False, "mean"),
         ("lstm", 2, True, "last"),
+        ("gru", 1, True, "attention"),
     ],
 )
 def test_padded_training_path_matches_packed(rnn_type, layers, bidirectional, pooling):
@@ -25,6 +26,8 @@ def test_padded_training_path_matches_packed(rnn_type, layers, bidirectional, po
         hidden_size=7, num_layers=layers, bidirectional=bidirectional, pooling=pooling,
     )  # fmt: skip
     tower = RNNTower(config).train()
+    if pooling == "attention":  # a non-zero scorer: zero would make it mean pooling
+        torch.nn.init.normal_(tower.attention)
     lengths = torch.tensor([6, 1, 3, 6, 4])
     mask = (torch.arange(6)[None, :] < lengths[:, None]).long()  # right padding, odd lengths
     embeds = torch.randn(5, 6, 5) * mask[..., None]
@@ -41,6 +44,9 @@ def test_padded_training_path_matches_packed(rnn_type, layers, bidirectional, po
         reference = last
     elif pooling == "mean":
         reference = states.sum(dim=1) / lengths[:, None]
+    elif pooling == "attention":
+        weights = (states @ tower.attention).masked_fill(mask == 0, float("-inf")).softmax(dim=1)
+        reference = (weights[..., None] * states).sum(dim=1)
     else:
         reference = states.masked_fill(mask[..., None] == 0, float("-inf")).amax(dim=1)
     (reference * weight).sum().backward()
