@@ -45,7 +45,7 @@ class TwoTowerConfig(PretrainedConfig):
         hidden_size: int = 128,
         num_layers: int = 1,
         bidirectional: bool = True,
-        pooling: str = "mean",
+        pooling: str = "attention",
         output_dim: int = 0,
         dropout: float = 0.0,
         normalize: bool = True,

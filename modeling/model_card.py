@@ -185,6 +185,8 @@ def _architecture(config: dict, checkpoint_dir: Path) -> list[tuple[str, str]]:
     layers = config.get("num_layers", 1)
     rnn = ("bidirectional " if directions == 2 else "") + config.get("rnn_type", "gru").upper()
     pooling = f"{config.get('pooling', 'mean')} over tokens"
+    if config.get("pooling") == "attention":
+        pooling = "attention over tokens (a mean weighted by a learned score of each token's state)"
     if config.get("output_dim"):
         pooling += f", then a linear projection to {config['output_dim']}"
     size = config.get("output_dim") or config.get("hidden_size", 0) * directions

@@ -68,13 +68,21 @@ class Row:
     # Passed explicitly, so a row reruns as measured whatever train.py's defaults have become.
     learning_rate: float = 1e-3
     passage_max_length: int = 256
+    pooling: str = "mean"
 
 
-def len64_row(name: str, help: str, *flags: str, lr: float = 8e-3, teacher: bool = False) -> Row:
+def len64_row(
+    name: str,
+    help: str,
+    *flags: str,
+    lr: float = 8e-3,
+    teacher: bool = False,
+    pooling: str = "mean",
+) -> Row:
     """A row of the second round: recipe data, 1 BM25 negative, passages cut at 64 tokens."""
     return Row(
         name, help, (*NEG1, *flags), teacher=teacher, learning_rate=lr, passage_max_length=64,
-        **RECIPE_DATA,
+        pooling=pooling, **RECIPE_DATA,
     )  # fmt: skip
 
 
@@ -96,7 +104,7 @@ ROWS = [
         (*INFONCE, "--freeze_embeddings", "false", "--prune_vocab", "true"),
     ),
     Row("lstm", "InfoNCE, LSTM", (*INFONCE, "--rnn_type", "lstm")),
-    Row("pool-max", "InfoNCE, max pooling", (*INFONCE, "--pooling", "max")),
+    Row("pool-max", "InfoNCE, max pooling", INFONCE, pooling="max"),
     Row("unidirectional", "InfoNCE, one direction", (*INFONCE, "--bidirectional", "false")),
     Row("out128", "InfoNCE, linear projection to 128", (*INFONCE, "--output_dim", "128")),
     Row("batch128", "InfoNCE, batch 128", (*INFONCE, "--per_device_train_batch_size", "128")),
@@ -254,6 +262,26 @@ ROWS = [
         *EPOCHS6,
         teacher=True,
     ),
+    # Third round: pooling and depth, then the recipe with attention pooling
+    len64_row(
+        "len64-lr8e-3-layers2", "len64-lr8e-3 row, 2 stacked GRU layers", "--num_layers", "2"
+    ),
+    len64_row("len64-lr8e-3-attention", "len64-lr8e-3 row, attention pooling", pooling="attention"),
+    len64_row(
+        "len64-lr8e-3-epochs3-neg3-attention",
+        "len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, attention pooling",
+        *EPOCHS3,
+        *NEG3,
+        pooling="attention",
+    ),
+    len64_row(
+        "len64-lr8e-3-epochs3-neg3-attention-distill",
+        f"len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, attention pooling, {DISTILL_HELP}",
+        *EPOCHS3,
+        *NEG3,
+        pooling="attention",
+        teacher=True,
+    ),
     Row(
         "distill",
         "stopwords row + distillation from all-MiniLM-L6-v2 (weight 1, teacher temperature 0.05)",
@@ -341,6 +369,7 @@ def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespac
     """Runs train.py for one row; returns its train_summary.json."""
     settings = ["--learning_rate", str(row.learning_rate)]
     settings += ["--passage_max_length", str(row.passage_max_length)]
+    settings += ["--pooling", row.pooling]
     settings += ["--drop_stopwords", "false"] if row.keep_stopwords else []
     if row.teacher:
         settings += ["--teacher_file", str(ensure_teacher(train_file, Path(args.data_dir)))]
@@ -422,6 +451,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
             "keep_stopwords": row.keep_stopwords,
             "learning_rate": row.learning_rate,
             "passage_max_length": row.passage_max_length,
+            "pooling": row.pooling,
             "teacher": row.teacher,
             "sources": list(row.sources),
             "epochs": float(summary["train"].get("epoch", args.epochs)),

@@ -1,5 +1,5 @@
 """scripts/ablate.py: every row reruns with the settings it was measured with, whatever train.py's
-defaults have become since (the learning rate, passage length and epochs moved twice)."""
+defaults have become since (the learning rate, passage length, epochs and pooling moved)."""
 
 import argparse
 import importlib.util
@@ -45,21 +45,25 @@ def test_row_names_are_unique(ablate):
 
 
 @pytest.mark.parametrize(
-    ("name", "learning_rate", "passage_max_length", "epochs", "negatives"),
+    ("name", "learning_rate", "passage_max_length", "epochs", "negatives", "pooling"),
     [
-        ("stopwords", 1e-3, 256, 1.0, 1),  # measured when 1e-3 and 256 were the defaults
-        ("len128", 1e-3, 128, 1.0, 0),
-        ("stopwords-epochs10-lr2e-3", 2e-3, 256, 10.0, 1),
-        ("len64-lr8e-3-epochs3-neg3", 8e-3, 64, 3.0, 3),  # the recipe
+        ("stopwords", 1e-3, 256, 1.0, 1, "mean"),  # measured when 1e-3 and 256 were the defaults
+        ("len128", 1e-3, 128, 1.0, 0, "mean"),
+        ("pool-max", 1e-3, 256, 1.0, 0, "max"),
+        ("stopwords-epochs10-lr2e-3", 2e-3, 256, 10.0, 1, "mean"),
+        ("len64-lr8e-3-epochs3-neg3", 8e-3, 64, 3.0, 3, "mean"),  # the previous recipe
+        ("len64-lr8e-3-epochs3-neg3-attention", 8e-3, 64, 3.0, 3, "attention"),  # the recipe
     ],
 )
 def test_rows_pin_the_settings_they_were_measured_with(
-    ablate, monkeypatch, tmp_path, name, learning_rate, passage_max_length, epochs, negatives
-):
+    ablate, monkeypatch, tmp_path, name, learning_rate, passage_max_length, epochs, negatives,
+    pooling,
+):  # fmt: skip
     row = next(row for row in ablate.ROWS if row.name == name)
     data_args, model_args, args = train_args_of(ablate, row, monkeypatch, tmp_path)
     assert args.learning_rate == learning_rate
     assert model_args.passage_max_length == passage_max_length
     assert args.num_train_epochs == epochs
     assert data_args.num_negatives == negatives
+    assert model_args.pooling == pooling
     assert model_args.drop_stopwords is not row.keep_stopwords
