@@ -54,6 +54,7 @@ class OurSystem(System):
             torch.from_numpy(vocab.vectors),
             rnn_type=rnn_type,
             hidden_size=args.hidden_size,
+            pooling=args.pooling,
             query_max_length=args.query_max_length,
             passage_max_length=args.passage_max_length,
         )

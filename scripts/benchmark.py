@@ -2,7 +2,7 @@
 
 Systems, on the same data and machine, with the same GloVe 6B 50d vectors, hidden size, max
 lengths and batch size where they apply:
-- ours: `TwoTowerModel` (defaults: bidirectional GRU 2x128, mean pooling, frozen GloVe; the
+- ours: `TwoTowerModel` (defaults: bidirectional GRU 2x128, attention pooling, frozen GloVe; the
   recipe's tokenizer, which drops stopwords and punctuation as st-lstm's does) trained by
   `TwoTowerTrainer` with InfoNCE at temperature 0.05, and the same model with an LSTM;
 - st-lstm: a sentence-transformers model from its own modules, ``WordEmbeddings`` (its
@@ -52,8 +52,8 @@ DEFAULT_DATA_DIR = REPO.parent / "shared/data/msmarco"
 NOT_RATIOS = {"tokens_per_passage", "tokenize_share"}  # descriptive columns
 PROBE_SETTINGS = (  # what a memory-probe child needs to repeat the parent's workload
     "data_dir", "batch_size", "encode_batch_size", "hidden_size", "query_max_length",
-    "passage_max_length", "keep_stopwords", "train_steps", "warmup_steps", "rounds", "passages",
-    "minilm_passages", "queries", "threads",
+    "passage_max_length", "keep_stopwords", "pooling", "train_steps", "warmup_steps", "rounds",
+    "passages", "minilm_passages", "queries", "threads",
 )  # fmt: skip
 
 
@@ -77,6 +77,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Passage tokens kept (all systems; default: the recipe's, %(default)s).",
     )
     add("--keep_stopwords", action="store_true", help="Ours: keep stopwords and punctuation.")
+    add(
+        "--pooling",
+        default=ARCHITECTURE.pooling,
+        help="Ours: token pooling (default: the recipe's, %(default)s).",
+    )
     add("--train_steps", type=int, default=4, help="Timed training steps per round.")
     add("--warmup_steps", type=int, default=2, help="Untimed steps before each round.")
     add("--rounds", type=int, default=5, help="Interleaved rounds; medians are reported.")
