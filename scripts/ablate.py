@@ -288,6 +288,18 @@ ROWS = [
         pooling="attention",
     ),
     len64_row(
+        "len64-lr8e-3-epochs3-neg3-attention-h64",
+        "len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, attention pooling, 64 hidden units per "
+        "direction projected to 256",
+        *EPOCHS3,
+        *NEG3,
+        "--hidden_size",
+        "64",
+        "--output_dim",
+        "256",
+        pooling="attention",
+    ),
+    len64_row(
         "len64-lr8e-3-epochs6-neg3-attention",
         "len64-lr8e-3 row, 6 epochs, 3 BM25 negatives, attention pooling",
         *EPOCHS6,
