@@ -207,6 +207,7 @@ def test_pushed_readme_is_a_model_card_with_the_evaluation_numbers(pushed):
             )
     assert 'repo = "tester/tiny-two-tower"' in card.text  # the usage snippet
     assert "| `train.train_loss` |" in card.text  # the training summary found in the folder
+    assert "| pooling | attention over tokens (a mean weighted by a learned score" in card.text
 
 
 def test_pushing_the_same_checkpoint_again_makes_no_commit(hub, trained, pushed, tmp_path):
