@@ -52,6 +52,7 @@ NEG1 = (*INFONCE, "--num_negatives", "1")
 NEG3 = ("--num_negatives", "3")  # after NEG1: the last flag wins
 EPOCHS3, EPOCHS6 = ("--num_train_epochs", "3"), ("--num_train_epochs", "6")
 DISTILL_HELP = "distillation (weight 1, teacher temperature 0.05)"
+ATTENTION_RECIPE_HELP = "3 epochs, 3 BM25 negatives, attention pooling"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ def len64_row(
         name, help, (*NEG1, *flags), teacher=teacher, learning_rate=lr, passage_max_length=64,
         pooling=pooling, **RECIPE_DATA,
     )  # fmt: skip
+
+
+def attention_row(name: str, help: str, *flags: str, **kwargs) -> Row:
+    """A row of the third round: a `len64_row` with attention pooling."""
+    return len64_row(name, help, *flags, pooling="attention", **kwargs)
 
 
 ROWS = [
@@ -266,83 +272,70 @@ ROWS = [
     len64_row(
         "len64-lr8e-3-layers2", "len64-lr8e-3 row, 2 stacked GRU layers", "--num_layers", "2"
     ),
-    len64_row("len64-lr8e-3-attention", "len64-lr8e-3 row, attention pooling", pooling="attention"),
-    len64_row(
+    attention_row("len64-lr8e-3-attention", "len64-lr8e-3 row, attention pooling"),
+    attention_row(
         "len64-lr8e-3-attention-t0.1",
         "len64-lr8e-3-attention row, temperature 0.1",
         "--temperature",
         "0.1",
-        pooling="attention",
     ),
-    len64_row(
-        "len64-lr1.6e-2-attention",
-        "len64-lr8e-3-attention row at learning rate 1.6e-2",
-        lr=1.6e-2,
-        pooling="attention",
+    attention_row(
+        "len64-lr1.6e-2-attention", "len64-lr8e-3-attention row at learning rate 1.6e-2", lr=1.6e-2
     ),
-    len64_row(
+    attention_row(
         "len64-lr8e-3-attention-lstm",
         "len64-lr8e-3-attention row with LSTM towers",
         "--rnn_type",
         "lstm",
-        pooling="attention",
     ),
-    len64_row(
-        "len64-lr8e-3-attention-finetune",
-        "len64-lr8e-3-attention row, GloVe fine-tuned",
-        *FINETUNE,
-        pooling="attention",
+    attention_row(
+        "len64-lr8e-3-attention-finetune", "len64-lr8e-3-attention row, GloVe fine-tuned", *FINETUNE
     ),
-    len64_row(
+    attention_row(
         "len64-lr8e-3-epochs3-neg3-attention",
-        "len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, attention pooling",
+        f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}",
         *EPOCHS3,
         *NEG3,
-        pooling="attention",
     ),
-    len64_row(
+    attention_row(
         "len64-lr8e-3-epochs3-neg3-attention-h64",
-        "len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, attention pooling, 64 hidden units per "
-        "direction projected to 256",
+        f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}, 64 hidden units per direction projected "
+        "to 256",
         *EPOCHS3,
         *NEG3,
         "--hidden_size",
         "64",
         "--output_dim",
         "256",
-        pooling="attention",
     ),
-    len64_row(
+    attention_row(
         "len64-lr8e-3-epochs3-neg3-attention-finetune",
-        "len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, attention pooling, GloVe fine-tuned",
+        f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}, GloVe fine-tuned",
         *EPOCHS3,
         *NEG3,
         *FINETUNE,
-        pooling="attention",
     ),
-    len64_row(
+    attention_row(
         "len64-lr8e-3-epochs3-neg3-attention-finetune-pruned",
-        "the same, vocabulary pruned to the training words + the 20k most frequent",
+        f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}, GloVe fine-tuned and pruned to the training "
+        "words + the 20k most frequent",
         *EPOCHS3,
         *NEG3,
         *FINETUNE,
         "--prune_vocab",
         "true",
-        pooling="attention",
     ),
-    len64_row(
+    attention_row(
         "len64-lr8e-3-epochs6-neg3-attention",
         "len64-lr8e-3 row, 6 epochs, 3 BM25 negatives, attention pooling",
         *EPOCHS6,
         *NEG3,
-        pooling="attention",
     ),
-    len64_row(
+    attention_row(
         "len64-lr8e-3-epochs3-neg3-attention-distill",
-        f"len64-lr8e-3 row, 3 epochs, 3 BM25 negatives, attention pooling, {DISTILL_HELP}",
+        f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}, {DISTILL_HELP}",
         *EPOCHS3,
         *NEG3,
-        pooling="attention",
         teacher=True,
     ),
     Row(
