@@ -179,14 +179,17 @@ def _cell(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
+# What a pooling name alone does not say.
+POOLING_NOTES = {"attention": " (a mean weighted by a learned score of each token's state)"}
+
+
 def _architecture(config: dict, checkpoint_dir: Path) -> list[tuple[str, str]]:
     """Rows of the model-details table, in words, from ``config.json``."""
     directions = 2 if config.get("bidirectional", True) else 1
     layers = config.get("num_layers", 1)
     rnn = ("bidirectional " if directions == 2 else "") + config.get("rnn_type", "gru").upper()
     pooling = f"{config.get('pooling', 'mean')} over tokens"
-    if config.get("pooling") == "attention":
-        pooling = "attention over tokens (a mean weighted by a learned score of each token's state)"
+    pooling += POOLING_NOTES.get(config.get("pooling"), "")
     if config.get("output_dim"):
         pooling += f", then a linear projection to {config['output_dim']}"
     size = config.get("output_dim") or config.get("hidden_size", 0) * directions

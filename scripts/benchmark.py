@@ -45,6 +45,7 @@ import torch
 
 from modeling.arguments import ARCHITECTURE
 from modeling.benchmark_systems import OURS, PEER, System, build_system
+from modeling.configuration_two_tower import POOLINGS
 
 logger = logging.getLogger("benchmark")
 REPO = Path(__file__).resolve().parents[1]
@@ -80,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add(
         "--pooling",
         default=ARCHITECTURE.pooling,
+        choices=POOLINGS,
         help="Ours: token pooling (default: the recipe's, %(default)s).",
     )
     add("--train_steps", type=int, default=4, help="Timed training steps per round.")
