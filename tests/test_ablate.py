@@ -2,26 +2,18 @@
 defaults have become since (the learning rate, passage length, epochs and pooling moved)."""
 
 import argparse
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from script_loader import load_script
 from transformers import HfArgumentParser
 
 from modeling.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts/ablate.py"
-
 
 @pytest.fixture(scope="module")
 def ablate():
-    spec = importlib.util.spec_from_file_location("ablate_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ablate")
 
 
 def train_args_of(ablate, row, monkeypatch, tmp_path):

@@ -1,20 +1,13 @@
 """scripts/benchmark.py: a tiny real run of ours vs the sentence-transformers GloVe+LSTM peer,
 and the ratio arithmetic of its table."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts/benchmark.py"
+from script_loader import load_script
 
 
 @pytest.fixture(scope="module")
 def benchmark():
-    spec = importlib.util.spec_from_file_location("benchmark_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmark")
 
 
 def test_table_ratios_are_ours_over_peer_and_inverted_for_latency(benchmark):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from script_loader import load_script
 
 from data_prep.eval_tasks import Collection, EvalTask, load_tasks
 from modeling.encoders import DenseEncoder, EmbeddingCache
@@ -226,15 +226,8 @@ def save_tiny_checkpoint(glove, path: Path) -> Path:
     return path
 
 
-def load_evaluate_script():
-    spec = importlib.util.spec_from_file_location("evaluate", REPO_ROOT / "scripts/evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_evaluate_script_writes_json_and_prints_the_table(glove, mini_msmarco, tmp_path, capsys):
-    script = load_evaluate_script()
+    script = load_script("evaluate")
     model = save_tiny_checkpoint(glove, tmp_path / "tiny")
     output = tmp_path / "results.json"
     returned = script.main(["--model", str(model), "--baselines", "bm25", "--data_dir",

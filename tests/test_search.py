@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from script_loader import load_script
 
 from data_prep.corpus_stream import iter_corpus
 from modeling.search import SearchIndex, build_index, exact_search, faiss_search, search
@@ -168,13 +168,6 @@ def test_mismatched_index_and_model_are_refused(glove, tiny_model_dir, small_cor
         index.check_encoder(GloveAverageEncoder(glove))
     with pytest.raises(ValueError, match="not an index"):
         SearchIndex(tmp_path)
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_search_script_builds_and_answers_from_arguments_and_stdin(
