@@ -59,10 +59,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level="INFO")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-    reuse = args.reuse_table and Path(args.output).exists()
+    if args.reuse_table and not args.teacher:
+        parser.error("--reuse_table only adds teacher vectors: pass --teacher minilm with it.")
+    if args.reuse_table and not Path(args.output).exists():
+        parser.error(f"--reuse_table: {args.output} does not exist; drop the flag to build it.")
     if args.negatives or args.teacher:
         corpus = read_tsv_collection(Path(args.data_dir) / "corpus.tsv")
-    if reuse:
+    if args.reuse_table:
         table = load_msmarco(args.output)
         logger.info("Read %s: %d queries", args.output, table.num_rows)
     else:

@@ -4,14 +4,11 @@ The teacher here is a small deterministic stand-in (MiniLM takes minutes on CPU)
 is that every text gets its own vector, in the batch's order, and that the trainer adds the loss.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
+from script_loader import load_script
 
 import data_prep.teacher
 import modeling.baselines
@@ -115,11 +112,7 @@ def test_trainer_adds_the_weighted_distillation_loss(table, glove, glove_tokeniz
 def test_build_training_set_reuse_table_adds_teacher_vectors_without_rebuilding(
     msmarco_dir, tmp_path, monkeypatch
 ):
-    script_path = Path(__file__).resolve().parents[1] / "scripts/build_training_set.py"
-    spec = importlib.util.spec_from_file_location("build_training_set_script", script_path)
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script
-    spec.loader.exec_module(script)
+    script = load_script("build_training_set")
     output = tmp_path / "table.parquet"
     table = to_canonical(
         [{"query_id": 1, "query": "what is a cat", "passage": "A cat is a small animal."}], "t"
@@ -145,3 +138,20 @@ def test_build_training_set_reuse_table_adds_teacher_vectors_without_rebuilding(
     assert teacher_inputs[0].column("query").to_pylist() == ["what is a cat"]
     vectors = TeacherVectors(teacher_path(output))
     assert vectors(["what is a cat", "A cat is a small animal."]).shape[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--teacher", "minilm"], "does not exist"), ([], "pass --teacher minilm")],
+)
+def test_build_training_set_reuse_table_refuses_what_it_cannot_reuse(
+    msmarco_dir, tmp_path, capsys, flags, message
+):
+    script = load_script("build_training_set")
+    output = tmp_path / "missing.parquet"
+    with pytest.raises(SystemExit):
+        script.main(
+            ["--data_dir", str(msmarco_dir), "--output", str(output), "--reuse_table", *flags]
+        )
+    assert message in capsys.readouterr().err
+    assert not output.exists()  # nothing was built behind the user's back
