@@ -105,6 +105,13 @@ class ModelArguments:
         default=ARCHITECTURE.output_dim,
         metadata={"help": "Linear projection size after pooling; 0 = none."},
     )
+    lexical_buckets: int = field(
+        default=ARCHITECTURE.lexical_buckets,
+        metadata={
+            "help": "Width of the learned, hashed bag-of-words part of each vector (term "
+            "weights from the RNN states); 0 = dense pooled vector only."
+        },
+    )
     dropout: float = field(
         default=ARCHITECTURE.dropout,
         metadata={"help": "Dropout on embeddings and between RNN layers."},

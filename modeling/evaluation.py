@@ -96,7 +96,7 @@ def dense_runs(
     cache: EmbeddingCache | None = None,
     progress_bar: bool = True,
 ) -> dict[str, Run]:
-    """Encodes what the tasks need and ranks by cosine similarity: ``{task: run}``."""
+    """Encodes what the tasks need and ranks by dot product: ``{task: run}``."""
     runs = {}
     for collection, group in _group_by_collection(tasks):
         if any(task.candidates is None for task in group):

@@ -196,6 +196,13 @@ def _architecture(config: dict, checkpoint_dir: Path) -> list[tuple[str, str]]:
     output = f"{size}-dimensional vectors"
     if config.get("normalize", True):
         output += ", L2-normalised (dot product = cosine similarity)"
+    buckets = config.get("lexical_buckets", 0)
+    if buckets:
+        output = (
+            f"{size + buckets}-dimensional vectors: the pooled {output}, then a {buckets}-bucket"
+            " hashed bag of the text's words weighted by term weights learned from the token"
+            " states (each shared word adds the product of its two weights to the dot product)"
+        )
     frozen = "frozen" if config.get("freeze_embeddings", True) else "fine-tuned"
     vocab = f"{config.get('vocab_size', 0):,} × {config.get('embedding_dim')}"
     query_len, passage_len = config.get("query_max_length"), config.get("passage_max_length")

@@ -70,6 +70,7 @@ class Row:
     learning_rate: float = 1e-3
     passage_max_length: int = 256
     pooling: str = "mean"
+    lexical_buckets: int = 0
 
 
 def len64_row(
@@ -79,17 +80,23 @@ def len64_row(
     lr: float = 8e-3,
     teacher: bool = False,
     pooling: str = "mean",
+    lexical_buckets: int = 0,
 ) -> Row:
     """A row of the second round: recipe data, 1 BM25 negative, passages cut at 64 tokens."""
     return Row(
         name, help, (*NEG1, *flags), teacher=teacher, learning_rate=lr, passage_max_length=64,
-        pooling=pooling, **RECIPE_DATA,
+        pooling=pooling, lexical_buckets=lexical_buckets, **RECIPE_DATA,
     )  # fmt: skip
 
 
 def attention_row(name: str, help: str, *flags: str, **kwargs) -> Row:
     """A row of the third round: a `len64_row` with attention pooling."""
     return len64_row(name, help, *flags, pooling="attention", **kwargs)
+
+
+def lexical_row(name: str, help: str, *flags: str, buckets: int = 1024, **kwargs) -> Row:
+    """A row of the fourth round: an `attention_row` whose vectors carry a lexical part."""
+    return attention_row(name, help, *flags, lexical_buckets=buckets, **kwargs)
 
 
 ROWS = [
@@ -338,6 +345,17 @@ ROWS = [
         *NEG3,
         teacher=True,
     ),
+    # Fourth round: term weights learned from the token states, as a hashed bag of words
+    lexical_row(
+        "len64-lr8e-3-attention-lexical1024",
+        "len64-lr8e-3-attention row + a 1024-bucket lexical part",
+    ),
+    lexical_row(
+        "len64-lr8e-3-epochs3-neg3-attention-lexical1024",
+        f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}, a 1024-bucket lexical part",
+        *EPOCHS3,
+        *NEG3,
+    ),
     Row(
         "distill",
         "stopwords row + distillation from all-MiniLM-L6-v2 (weight 1, teacher temperature 0.05)",
@@ -425,7 +443,7 @@ def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespac
     """Runs train.py for one row; returns its train_summary.json."""
     settings = ["--learning_rate", str(row.learning_rate)]
     settings += ["--passage_max_length", str(row.passage_max_length)]
-    settings += ["--pooling", row.pooling]
+    settings += ["--pooling", row.pooling, "--lexical_buckets", str(row.lexical_buckets)]
     settings += ["--drop_stopwords", "false"] if row.keep_stopwords else []
     if row.teacher:
         settings += ["--teacher_file", str(ensure_teacher(train_file, Path(args.data_dir)))]
@@ -508,6 +526,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
             "learning_rate": row.learning_rate,
             "passage_max_length": row.passage_max_length,
             "pooling": row.pooling,
+            "lexical_buckets": row.lexical_buckets,
             "teacher": row.teacher,
             "sources": list(row.sources),
             "epochs": float(summary["train"].get("epoch", args.epochs)),

@@ -46,6 +46,30 @@ def test_attention_pooling_starts_as_mean_pooling_and_learns_token_weights(tok):
     assert {"query_tower.attention", "passage_tower.attention"} <= names
 
 
+def test_lexical_part_adds_the_term_weights_of_shared_words(tok):
+    dense, lexical = make(pooling="attention"), make(pooling="attention", lexical_buckets=16)
+    lexical.load_state_dict(dense.state_dict(), strict=False)  # same RNN weights
+    query = lexical.encode_queries(["w1 w2 zzz"], tokenizer=tok)  # zzz is <unk>
+    passages = lexical.encode_passages(["w1 w2 w3", "w4", "w2 w2 qqq", ""], tokenizer=tok)
+    assert query.shape == (1, 10 + 16) and lexical.config.embed_size == 26
+    # The pooled part is the dense model's vector; the scores add 0.3 x 0.3 per shared word
+    # (the initial term weight): w1 and w2, none, w2 once (repeats keep the largest weight; two
+    # unknown words never match), nothing for an empty text.
+    torch.testing.assert_close(query[:, :10], dense.encode_queries(["w1 w2 zzz"], tokenizer=tok))
+    cosines = query[:, :10] @ passages[:, :10].T
+    torch.testing.assert_close(
+        query @ passages.T - cosines, torch.tensor([[0.18, 0.0, 0.09, 0.0]]), atol=1e-6, rtol=0
+    )
+    # Term weights come from the token states: a trained scorer gives each word its own.
+    torch.nn.init.normal_(lexical.passage_tower.lexical.scorer, std=0.1)
+    bag = lexical.encode_passages(["w1 w2 w3"], tokenizer=tok)[0, 10:]
+    assert bag[[1, 2, 3]].unique().numel() == 3 and bag.count_nonzero() == 3
+    # Batched and alone agree (padding adds no word), and 0 buckets means no lexical part.
+    alone = torch.cat([lexical.encode_passages([t], tokenizer=tok) for t in TEXTS])
+    torch.testing.assert_close(lexical.encode_passages(TEXTS, tokenizer=tok), alone)
+    assert dense.query_tower.lexical is None
+
+
 def test_towers_are_separate_and_share_embeddings(tok):
     model = make()
     q = model.encode_queries(TEXTS, tokenizer=tok)
@@ -84,11 +108,14 @@ def test_from_pretrained_keeps_embeddings_frozen_or_trainable(tmp_path, freeze):
     assert all(p.requires_grad for p in again.query_tower.parameters())
 
 
-@pytest.mark.parametrize("pooling", ["mean", "attention"])
-def test_save_reload_gives_identical_outputs(tok, tmp_path, pooling):
-    model = make(rnn_type="lstm", output_dim=4, pooling=pooling)
+@pytest.mark.parametrize("pooling,buckets", [("mean", 0), ("attention", 0), ("attention", 8)])
+def test_save_reload_gives_identical_outputs(tok, tmp_path, pooling, buckets):
+    model = make(rnn_type="lstm", output_dim=4, pooling=pooling, lexical_buckets=buckets)
     if pooling == "attention":  # a trained (non-zero) scorer must survive the round trip
         torch.nn.init.normal_(model.query_tower.attention)
+    if buckets:  # so must trained term weights
+        torch.nn.init.normal_(model.query_tower.lexical.scorer)
+        torch.nn.init.normal_(model.query_tower.lexical.bias)
     model.save_pretrained(tmp_path)
     assert (tmp_path / "model.safetensors").exists()
     assert not list(tmp_path.glob("*.bin"))
@@ -114,6 +141,7 @@ def test_encode_keeps_input_order_across_batch_sizes(tok):
         ({"rnn_type": "transformer"}, "rnn_type"),
         ({"pooling": "cls"}, "pooling"),
         ({"hidden_size": 0}, "hidden_size"),
+        ({"lexical_buckets": -1}, "lexical_buckets"),
         ({"vocab_size": 10, "pad_token_id": 12}, "pad_token_id"),
     ],
 )
