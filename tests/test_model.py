@@ -15,6 +15,7 @@ def tok():
 
 
 def make(**kwargs):
+    kwargs.setdefault("lexical_buckets", 0)  # plain dense vectors unless a test asks otherwise
     torch.manual_seed(0)
     return TwoTowerModel.from_glove(torch.randn(13, 7), hidden_size=5, **kwargs)
 
