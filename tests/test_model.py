@@ -1,5 +1,7 @@
 """The two-tower model on tiny odd sizes: shapes, packing, towers, save -> reload equality."""
 
+import json
+
 import pytest
 import torch
 
@@ -15,7 +17,6 @@ def tok():
 
 
 def make(**kwargs):
-    kwargs.setdefault("lexical_buckets", 0)  # plain dense vectors unless a test asks otherwise
     torch.manual_seed(0)
     return TwoTowerModel.from_glove(torch.randn(13, 7), hidden_size=5, **kwargs)
 
@@ -69,6 +70,19 @@ def test_lexical_part_adds_the_term_weights_of_shared_words(tok):
     alone = torch.cat([lexical.encode_passages([t], tokenizer=tok) for t in TEXTS])
     torch.testing.assert_close(lexical.encode_passages(TEXTS, tokenizer=tok), alone)
     assert dense.query_tower.lexical is None
+
+
+def test_checkpoints_saved_before_the_lexical_part_load_without_one(tok, tmp_path):
+    model = make()
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["lexical_buckets"]  # as written before the field existed
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    again = TwoTowerModel.from_pretrained(tmp_path)
+    assert again.config.lexical_buckets == 0 and again.query_tower.lexical is None
+    torch.testing.assert_close(
+        again.encode_queries(TEXTS, tokenizer=tok), model.encode_queries(TEXTS, tokenizer=tok)
+    )
 
 
 def test_towers_are_separate_and_share_embeddings(tok):
