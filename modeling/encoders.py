@@ -31,6 +31,7 @@ class DenseEncoder:
 
     name: str = "dense"
     reference: str = ""
+    lexical_buckets: int = 0  # trailing columns that are a sparse lexical part (two-tower models)
 
     def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
         """Queries -> L2-normalised ``(n, d)`` float32 array."""
@@ -87,6 +88,7 @@ class TwoTowerEncoder(DenseEncoder):
         self.model = TwoTowerModel.from_pretrained(path)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(device).eval()
+        self.lexical_buckets = self.model.config.lexical_buckets
         self.batch_size = batch_size
         self.reference = str(Path(path).resolve()) if Path(path).exists() else path
         self.name = name or Path(path.rstrip("/")).name

@@ -4,6 +4,9 @@ An index is a directory:
 - ``embeddings.npy``: ``(n, d)`` float32 passage vectors in corpus order (memory-mapped on load);
 - ``ids.txt``: the passage ids, one per line, same order;
 - ``texts.jsonl`` + ``text_offsets.npy``: the passage texts, read back by seeking (optional);
+- ``lexical.npz``: for a model with a lexical part (``lexical_buckets``), that part of every
+  passage vector as a sparse CSR matrix (a bag of the passage's words: at most one non-zero per
+  token among thousands of buckets); ``embeddings.npy`` then holds the pooled part alone;
 - ``index.json``: the model reference, sizes, and the embedding of a fixed probe passage, so a
   query-time model that differs from the indexing model is refused with a clear error.
 
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import sparse
 
 from data_prep.corpus_stream import iter_corpus
 
@@ -39,31 +43,48 @@ PROBE_TOLERANCE = 1e-3  # max abs difference of the probe vector: float noise, n
 SCORE_BUDGET = 1 << 25  # score-matrix elements per corpus chunk (128 MB of float32)
 
 
+def split_lexical(vectors: np.ndarray, buckets: int) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """``(n, d + buckets)`` vectors -> their pooled part ``(n, d)`` and lexical part, sparse."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if not 0 < buckets < vectors.shape[1]:
+        raise ValueError(f"Cannot split {buckets} lexical buckets off {vectors.shape} vectors.")
+    return np.ascontiguousarray(vectors[:, :-buckets]), sparse.csr_matrix(vectors[:, -buckets:])
+
+
 def exact_search(
     queries: np.ndarray | torch.Tensor,
     passages: np.ndarray | torch.Tensor,
     k: int,
     chunk_size: int | None = None,
+    lexical: sparse.csr_matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` passages by inner product, computed chunk by chunk over the corpus.
 
     Args:
-        queries: ``(q, d)`` query vectors.
+        queries: ``(q, d)`` query vectors (``(q, d + buckets)`` with ``lexical``).
         passages: ``(n, d)`` passage vectors; a ``np.memmap`` is read one chunk at a time.
         k: Results per query (capped at ``n``).
         chunk_size: Passages scored at once; None keeps the ``(q, chunk)`` score matrix near
             ``SCORE_BUDGET`` elements.
+        lexical: ``(n, buckets)`` sparse lexical parts of the passages (`split_lexical`): the
+            queries' last ``buckets`` columns are scored against it, the rest against
+            ``passages``; the same scores as the full dense vectors, without storing them.
 
     Returns:
         ``(scores, rows)``, both ``(q, k)``: scores descending, ties by ascending row.
     """
     q = torch.as_tensor(np.asarray(queries, dtype=np.float32))
-    if q.ndim != 2 or passages.ndim != 2 or q.shape[1] != passages.shape[1]:
+    width = passages.shape[1] + (lexical.shape[1] if lexical is not None else 0)
+    if q.ndim != 2 or passages.ndim != 2 or q.shape[1] != width:
         raise ValueError(
             f"Query vectors {tuple(q.shape)} and passage vectors {tuple(passages.shape)} must be "
             "2-D with the same width: encode both with the model that built the index."
         )
     n = passages.shape[0]
+    if lexical is not None:
+        if lexical.shape[0] != n:
+            raise ValueError(f"{lexical.shape[0]} lexical rows for {n} passages.")
+        q, q_lexical = q[:, : passages.shape[1]], sparse.csr_matrix(q[:, passages.shape[1] :])
     k = min(k, n)
     if k < 1:
         raise ValueError(f"k must be >= 1 and the corpus non-empty (k={k}, {n} passages).")
@@ -73,6 +94,9 @@ def exact_search(
     for start in range(0, n, chunk_size):
         block = torch.from_numpy(np.array(passages[start : start + chunk_size], dtype=np.float32))
         scores = q @ block.T  # (q, chunk)
+        if lexical is not None:  # sparse x sparse: only the buckets the query has are read
+            shared = q_lexical @ lexical[start : start + chunk_size].T
+            scores += torch.from_numpy(shared.toarray().astype(np.float32, copy=False))
         top = torch.topk(scores, min(k, block.shape[0]), dim=1)
         best_scores = torch.cat([best_scores, top.values], dim=1)  # (q, <= 2k)
         best_rows = torch.cat([best_rows, top.indices + start], dim=1)
@@ -138,6 +162,9 @@ class SearchIndex:
                 "rebuild the index with this version."
             )
         self.embeddings = np.load(self.directory / "embeddings.npy", mmap_mode="r")
+        self.lexical = None
+        if self.meta.get("lexical_buckets"):
+            self.lexical = sparse.load_npz(self.directory / "lexical.npz").tocsr()
         self.ids = (self.directory / "ids.txt").read_text(encoding="utf-8").split("\n")[:-1]
         if len(self.ids) != self.embeddings.shape[0] or len(self.ids) != self.meta["num_passages"]:
             raise ValueError(
@@ -196,8 +223,15 @@ class SearchIndex:
     ) -> list[list[Hit]]:
         """Top-``k`` hits per query vector, best first."""
         if backend == "exact":
-            scores, rows = exact_search(query_embeddings, self.embeddings, k, chunk_size)
+            scores, rows = exact_search(
+                query_embeddings, self.embeddings, k, chunk_size, lexical=self.lexical
+            )
         elif backend == "faiss":
+            if self.lexical is not None:
+                raise ValueError(
+                    f"Index {self.directory} has a sparse lexical part, which FAISS's flat "
+                    "index cannot score: use --backend exact (the default)."
+                )
             scores, rows, self._faiss = faiss_search(
                 query_embeddings, self.embeddings, min(k, len(self)), faiss_index=self._faiss
             )
@@ -264,7 +298,11 @@ def build_index(
         embeddings = encoder.encode_passages(
             texts, progress_bar=progress_bar and state.is_main_process
         )
-        _write_part(parts / f"{number:08d}", ids, texts if store_texts else None, embeddings)
+        prefix = parts / f"{number:08d}"
+        if encoder.lexical_buckets:
+            embeddings, lexical = split_lexical(embeddings, encoder.lexical_buckets)
+            sparse.save_npz(prefix.with_suffix(".lexical.npz"), lexical)
+        _write_part(prefix, ids, texts if store_texts else None, embeddings)
         encoded += len(ids)
         rate = encoded / (time.perf_counter() - started)
         logger.info(
@@ -332,6 +370,9 @@ def _merge_parts(parts, index_dir, encoder, corpus, num_processes, store_texts) 
                 position += int(lengths.sum())
             row += len(block)
     embeddings.flush()
+    if encoder.lexical_buckets:
+        lexical = [sparse.load_npz(path.with_suffix(".lexical.npz")) for path in chunks]
+        sparse.save_npz(index_dir / "lexical.npz", sparse.vstack(lexical, format="csr"))
     if store_texts:
         np.save(index_dir / "text_offsets.npy", offsets)
     else:
@@ -342,11 +383,18 @@ def _merge_parts(parts, index_dir, encoder, corpus, num_processes, store_texts) 
         "model": encoder.reference or encoder.name,
         "model_name": encoder.name,
         "num_passages": total,
-        "dim": dim,
+        "dim": dim + encoder.lexical_buckets,
+        "lexical_buckets": encoder.lexical_buckets,
         "corpus": str(Path(corpus).resolve()),
         "chunks": len(chunks),
         "num_processes": num_processes,
         "probe_embedding": encoder.encode_passages([PROBE_TEXT])[0].tolist(),
     }
     (index_dir / "index.json").write_text(json.dumps(meta, indent=1))
-    logger.info("Index of %d passages (%d-d) written to %s", total, dim, index_dir)
+    logger.info(
+        "Index of %d passages (%d-d + %d sparse lexical buckets) written to %s",
+        total,
+        dim,
+        encoder.lexical_buckets,
+        index_dir,
+    )

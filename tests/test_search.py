@@ -16,12 +16,19 @@ import torch
 from script_loader import load_script
 
 from data_prep.corpus_stream import iter_corpus
-from modeling.search import SearchIndex, build_index, exact_search, faiss_search, search
+from modeling.search import (
+    SearchIndex,
+    build_index,
+    exact_search,
+    faiss_search,
+    search,
+    split_lexical,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def save_tiny_checkpoint(glove, path: Path, seed: int = 0) -> Path:
+def save_tiny_checkpoint(glove, path: Path, seed: int = 0, lexical_buckets: int = 0) -> Path:
     """An untrained two-tower model over the 5,000 most frequent GloVe words; odd sizes."""
     from data_prep.glove import prune_vocabulary
     from modeling import TwoTowerModel, TwoTowerTokenizerFast
@@ -29,7 +36,10 @@ def save_tiny_checkpoint(glove, path: Path, seed: int = 0) -> Path:
     vocab, _ = prune_vocabulary(glove, [], keep_top=5000)
     torch.manual_seed(seed)
     model = TwoTowerModel.from_glove(
-        torch.from_numpy(vocab.vectors), hidden_size=7, passage_max_length=64
+        torch.from_numpy(vocab.vectors),
+        hidden_size=7,
+        passage_max_length=64,
+        lexical_buckets=lexical_buckets,
     )
     model.save_pretrained(path)
     TwoTowerTokenizerFast.from_vocabulary(vocab.words).save_pretrained(path)
@@ -39,6 +49,12 @@ def save_tiny_checkpoint(glove, path: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="module")
 def tiny_model_dir(glove, tmp_path_factory):
     return save_tiny_checkpoint(glove, tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="module")
+def tiny_lexical_model_dir(glove, tmp_path_factory):
+    """The tiny model with a 97-bucket lexical part (its words collide: 5,000 ids)."""
+    return save_tiny_checkpoint(glove, tmp_path_factory.mktemp("tiny_lexical"), lexical_buckets=97)
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +84,23 @@ def test_chunked_search_equals_unchunked(tmp_path):
             scores, rows = exact_search(queries, corpus, k=25, chunk_size=chunk_size)
             np.testing.assert_array_equal(rows, expected_rows)
             np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-5)
+
+
+def test_sparse_lexical_part_scores_as_the_full_vectors():
+    rng = np.random.default_rng(1)
+    full = rng.standard_normal((503, 11 + 40)).astype(np.float32)
+    full[:, 11:] *= rng.random((503, 40)) < 0.1  # a sparse bag of words after 11 dense columns
+    queries = rng.standard_normal((9, 51)).astype(np.float32)
+    queries[:, 11:] *= rng.random((9, 40)) < 0.1
+    dense, lexical = split_lexical(full, 40)
+    assert dense.shape == (503, 11) and lexical.nnz == np.count_nonzero(full[:, 11:])
+    expected_scores, expected_rows = brute_force(queries, full, 20)
+    for chunk_size in (7, 100, 503):
+        scores, rows = exact_search(queries, dense, k=20, chunk_size=chunk_size, lexical=lexical)
+        np.testing.assert_array_equal(rows, expected_rows)
+        np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="same width"):
+        exact_search(queries[:, :50], dense, k=3, lexical=lexical)
 
 
 def test_search_ties_keep_the_lower_row_and_k_is_capped():
@@ -114,22 +147,36 @@ def test_corpus_streams_from_tsv_jsonl_and_parquet(tmp_path):
         list(iter_corpus(tmp_path / "c.csv"))
 
 
-def test_index_save_load_round_trip(tiny_model_dir, small_corpus, tmp_path):
+@pytest.mark.parametrize("lexical", [False, True])
+def test_index_save_load_round_trip(
+    tiny_model_dir, tiny_lexical_model_dir, small_corpus, tmp_path, lexical
+):
     from modeling.encoders import TwoTowerEncoder
 
-    encoder = TwoTowerEncoder(tiny_model_dir, batch_size=32)
+    model_dir = tiny_lexical_model_dir if lexical else tiny_model_dir
+    encoder = TwoTowerEncoder(model_dir, batch_size=32)
     build_index(encoder, small_corpus, tmp_path / "index", chunk_size=32, progress_bar=False)
     index = SearchIndex(tmp_path / "index")
     ids, texts = next(iter_corpus(small_corpus, chunk_size=10_000))
     assert index.ids == ids and len(index) == 120
-    assert index.model_reference == str(Path(tiny_model_dir).resolve())
+    assert index.model_reference == str(Path(model_dir).resolve())
     assert index.meta["chunks"] == 4 and not (tmp_path / "index" / "_parts").exists()
     assert index.text(0) == texts[0] and index.text(119) == texts[119]
-    np.testing.assert_allclose(index.embeddings, encoder.encode_passages(texts), atol=1e-5)
+    vectors = encoder.encode_passages(texts)
+    stored = np.asarray(index.embeddings)
+    if lexical:  # the pooled part dense, the bag of words sparse: together the same vectors
+        assert index.embeddings.shape == (120, 14) and index.meta["dim"] == 14 + 97
+        assert index.lexical.nnz == np.count_nonzero(vectors[:, 14:]) > 120
+        stored = np.hstack([stored, index.lexical.toarray()])
+        with pytest.raises(ValueError, match="backend exact"):
+            index.search(vectors[:1], backend="faiss")
+    else:
+        assert index.lexical is None and not (tmp_path / "index" / "lexical.npz").exists()
+    np.testing.assert_allclose(stored, vectors, atol=1e-5)
     # Search through the loaded index = brute force over the same vectors.
     hits = search(index, encoder, [texts[5], "what is the longest word"], k=4)
     query_vectors = encoder.encode_queries([texts[5], "what is the longest word"])
-    expected_scores, expected_rows = brute_force(query_vectors, np.asarray(index.embeddings), 4)
+    expected_scores, expected_rows = brute_force(query_vectors, stored, 4)
     for query_hits, scores, rows in zip(hits, expected_scores, expected_rows, strict=True):
         assert [hit.pid for hit in query_hits] == [ids[row] for row in rows]
         assert [hit.score for hit in query_hits] == pytest.approx(scores.tolist(), abs=1e-5)
@@ -196,8 +243,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_two_process_encode_equals_one_process(tiny_model_dir, small_corpus, tmp_path):
+def test_two_process_encode_equals_one_process(tiny_lexical_model_dir, small_corpus, tmp_path):
     """`accelerate launch` with 2 CPU processes: shards merge into the 1-process index."""
+    tiny_model_dir = tiny_lexical_model_dir  # both parts of the vectors go through the merge
     launcher = Path(sys.executable).with_name("accelerate")
     # 120 passages in chunks of 25: 5 chunks, so the two shards are uneven (3 and 2).
     common = ["--model", str(tiny_model_dir), "--corpus", str(small_corpus), "--chunk_size", "25",
@@ -216,4 +264,5 @@ def test_two_process_encode_equals_one_process(tiny_model_dir, small_corpus, tmp
     assert two.meta["num_processes"] == 2 and one.meta["num_processes"] == 1
     assert two.ids == one.ids and two.meta["chunks"] == 5
     np.testing.assert_allclose(two.embeddings, one.embeddings, atol=1e-6)
+    np.testing.assert_allclose(two.lexical.toarray(), one.lexical.toarray(), atol=1e-6)
     assert [two.text(i) for i in (0, 60, 119)] == [one.text(i) for i in (0, 60, 119)]
