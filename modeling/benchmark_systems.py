@@ -23,6 +23,7 @@ class System:
 
     name: str
     dim: int
+    lexical_buckets: int = 0  # trailing columns of `dim` that are a sparse bag of words
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -55,10 +56,12 @@ class OurSystem(System):
             rnn_type=rnn_type,
             hidden_size=args.hidden_size,
             pooling=args.pooling,
+            lexical_buckets=args.lexical_buckets,
             query_max_length=args.query_max_length,
             passage_max_length=args.passage_max_length,
         )
         self.dim = self.model.config.embed_size
+        self.lexical_buckets = args.lexical_buckets
         self.batch_size = args.encode_batch_size
 
     def encode_passages(self, texts):

@@ -2,7 +2,8 @@
 
 Systems, on the same data and machine, with the same GloVe 6B 50d vectors, hidden size, max
 lengths and batch size where they apply:
-- ours: `TwoTowerModel` (defaults: bidirectional GRU 2x128, attention pooling, frozen GloVe; the
+- ours: `TwoTowerModel` (defaults: bidirectional GRU 2x128, attention pooling, the recipe's
+  4096-bucket lexical part, stored and searched sparse as `SearchIndex` does; frozen GloVe; the
   recipe's tokenizer, which drops stopwords and punctuation as st-lstm's does) trained by
   `TwoTowerTrainer` with InfoNCE at temperature 0.05, and the same model with an LSTM;
 - st-lstm: a sentence-transformers model from its own modules, ``WordEmbeddings`` (its
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 import numpy as np
 import torch
 
-from modeling.arguments import ARCHITECTURE
+from modeling.arguments import ARCHITECTURE, RECIPE_LEXICAL_BUCKETS
 from modeling.benchmark_systems import OURS, PEER, System, build_system
 from modeling.configuration_two_tower import POOLINGS
 
@@ -53,8 +54,8 @@ DEFAULT_DATA_DIR = REPO.parent / "shared/data/msmarco"
 NOT_RATIOS = {"tokens_per_passage", "tokenize_share"}  # descriptive columns
 PROBE_SETTINGS = (  # what a memory-probe child needs to repeat the parent's workload
     "data_dir", "batch_size", "encode_batch_size", "hidden_size", "query_max_length",
-    "passage_max_length", "keep_stopwords", "pooling", "train_steps", "warmup_steps", "rounds",
-    "passages", "minilm_passages", "queries", "threads",
+    "passage_max_length", "keep_stopwords", "pooling", "lexical_buckets", "train_steps",
+    "warmup_steps", "rounds", "passages", "minilm_passages", "queries", "threads",
 )  # fmt: skip
 
 
@@ -83,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=ARCHITECTURE.pooling,
         choices=POOLINGS,
         help="Ours: token pooling (default: the recipe's, %(default)s).",
+    )
+    add(
+        "--lexical_buckets",
+        type=int,
+        default=RECIPE_LEXICAL_BUCKETS,
+        help="Ours: sparse lexical part width (default: the recipe's, %(default)s; 0: none).",
     )
     add("--train_steps", type=int, default=4, help="Timed training steps per round.")
     add("--warmup_steps", type=int, default=2, help="Untimed steps before each round.")
@@ -201,7 +208,9 @@ def encoding_rounds(systems: list[System], data, args) -> dict[str, dict[str, li
     return samples
 
 
-def search_latency(systems: list[System], data, args) -> dict[str, dict[str, float]]:
+def search_latency(
+    systems: list[System], data, args, tokens: dict[str, float]
+) -> dict[str, dict[str, float]]:
     """Per query: encode it, then exact top-10 by inner product; p50/p95 in milliseconds.
 
     Queries are interleaved over the systems (query 1 on every system, then query 2, ...), so
@@ -209,24 +218,35 @@ def search_latency(systems: list[System], data, args) -> dict[str, dict[str, flo
     and holds random unit vectors of the system's dimension, since exact search costs the same
     whatever the values; with ``--real_corpus_index`` it holds the system's real embeddings of
     corpus.tsv (slow for MiniLM). The synthetic 1M index is shared by systems of one dimension.
+    A lexical part is searched as `SearchIndex` does, stored sparse: synthetic rows get as many
+    random buckets as a passage has tokens on average (``tokens``: system name -> mean).
     """
-    from modeling.search import exact_search
+    from modeling.search import exact_search, split_lexical
 
     rng = np.random.default_rng(0)
     queries = data["queries"][: args.latency_queries]
     indexes: dict[str, dict[str, np.ndarray]] = {}
     by_dim: dict[tuple[str, int], np.ndarray] = {}
     for system in systems:
+        buckets = system.lexical_buckets
+        dense_dim = system.dim - buckets
         if args.real_corpus_index:
             corpus = system.encode_passages(data["corpus"])
+            corpus = split_lexical(corpus, buckets) if buckets else (corpus, None)
         else:
-            corpus = by_dim.setdefault(
-                ("corpus", system.dim), _unit_rows(rng, len(data["corpus"]), system.dim)
+            corpus = (
+                by_dim.setdefault(
+                    ("corpus", dense_dim), _unit_rows(rng, len(data["corpus"]), dense_dim)
+                ),
+                _bag_rows(rng, len(data["corpus"]), buckets, tokens[system.name]),
             )
         indexes[system.name] = {"corpus": corpus}
         if args.synthetic_size:
-            indexes[system.name]["1M"] = by_dim.setdefault(
-                ("1M", system.dim), _unit_rows(rng, args.synthetic_size, system.dim)
+            indexes[system.name]["1M"] = (
+                by_dim.setdefault(
+                    ("1M", dense_dim), _unit_rows(rng, args.synthetic_size, dense_dim)
+                ),
+                _bag_rows(rng, args.synthetic_size, buckets, tokens[system.name]),
             )
         system.encode_queries(queries[:2])  # warm-up
     times: dict[str, dict[str, list[float]]] = {s.name: {} for s in systems}
@@ -236,9 +256,9 @@ def search_latency(systems: list[System], data, args) -> dict[str, dict[str, flo
             vector = system.encode_queries([query])
             encoded = time.perf_counter()
             times[system.name].setdefault("encode", []).append(encoded - started)
-            for label, index in indexes[system.name].items():
+            for label, (index, lexical) in indexes[system.name].items():
                 searched = time.perf_counter()
-                exact_search(vector, index, 10)
+                exact_search(vector, index, 10, lexical=lexical)
                 total = encoded - started + time.perf_counter() - searched
                 times[system.name].setdefault(label, []).append(total)
     results: dict[str, dict[str, float]] = {}
@@ -249,6 +269,21 @@ def search_latency(systems: list[System], data, args) -> dict[str, dict[str, flo
             results[name][f"{label}_p95_ms"] = float(np.percentile(milliseconds, 95))
         logger.info("%s latency: %s", name, results[name])
     return results
+
+
+def _bag_rows(rng: np.random.Generator, n: int, buckets: int, tokens: float):
+    """``n`` random sparse bags of ``round(tokens)`` words each over ``buckets``; None if 0."""
+    if not buckets:
+        return None
+    from scipy import sparse
+
+    per_row = max(1, round(tokens))
+    columns = rng.integers(0, buckets, size=(n, per_row)).ravel()
+    values = rng.random(n * per_row, dtype=np.float32)
+    indptr = np.arange(0, n * per_row + 1, per_row)
+    bags = sparse.csr_matrix((values, columns, indptr), shape=(n, buckets))
+    bags.sum_duplicates()  # a word twice in a row: one bucket
+    return bags
 
 
 def _unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -341,7 +376,10 @@ def format_table(results: dict[str, dict], meta: dict) -> str:
     ]
     for name, result in results.items():
         cells = [c[2].format(result[c[0]]) if c[0] in result else "–" for c in columns]
-        lines.append(f"| {name} | {result.get('dim', '–')} | " + " | ".join(cells) + " |")
+        dim = f"{result.get('dim', '–')}"
+        if result.get("lexical_buckets"):
+            dim += f" + {result['lexical_buckets']} sparse"
+        lines.append(f"| {name} | {dim} | " + " | ".join(cells) + " |")
     lower = {"encode_p50_ms", "encode_p95_ms", "corpus_p50_ms", "corpus_p95_ms"}
     lower |= {"1M_p50_ms", "1M_p95_ms"}
     lower |= {"loaded_mib", "train_peak_mib", "encode_peak_mib"}
@@ -381,7 +419,10 @@ def main(argv: list[str] | None = None) -> dict:
     names = [name.strip() for name in args.systems.split(",") if name.strip()]
     vocab = load_glove()
     systems = [build_system(name, vocab, args) for name in names]
-    results: dict[str, dict] = {s.name: {"dim": s.dim} for s in systems}
+    results: dict[str, dict] = {
+        s.name: {"dim": s.dim - s.lexical_buckets, "lexical_buckets": s.lexical_buckets}
+        for s in systems
+    }
 
     # 2. Training throughput (trainable systems), encoding, search, memory
     trainable = [s for s in systems if s.name != "minilm"]
@@ -392,7 +433,8 @@ def main(argv: list[str] | None = None) -> dict:
     for name, record in encoding_rounds(systems, data, args).items():
         results[name].update({key: statistics.median(values) for key, values in record.items()})
         results[name].setdefault("rounds", {}).update(record)
-    for name, values in search_latency(systems, data, args).items():
+    tokens = {name: result.get("tokens_per_passage", 1.0) for name, result in results.items()}
+    for name, values in search_latency(systems, data, args, tokens).items():
         results[name].update(values)
     if not args.no_memory:
         for name, values in memory_rounds(names, args).items():
