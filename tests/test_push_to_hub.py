@@ -63,7 +63,7 @@ def hub():
 def trained(tmp_path_factory) -> Trained:
     """A checkpoint trained for 8 steps, saved as scripts/train.py saves it."""
     torch.manual_seed(0)
-    model = TwoTowerModel.from_glove(torch.randn(13, 7), hidden_size=5)
+    model = TwoTowerModel.from_glove(torch.randn(13, 7), hidden_size=5, lexical_buckets=16)
     tokenizer = TwoTowerTokenizerFast.from_vocabulary(WORDS)
     q, p = tokenizer.encode_queries(QUERIES), tokenizer.encode_passages(PASSAGES)
     optimizer = torch.optim.Adam([w for w in model.parameters() if w.requires_grad], lr=0.05)
@@ -208,6 +208,7 @@ def test_pushed_readme_is_a_model_card_with_the_evaluation_numbers(pushed):
     assert 'repo = "tester/tiny-two-tower"' in card.text  # the usage snippet
     assert "| `train.train_loss` |" in card.text  # the training summary found in the folder
     assert "| pooling | attention over tokens (a mean weighted by a learned score" in card.text
+    assert "then a 16-bucket hashed bag of the text's words weighted by term weights" in card.text
 
 
 def test_pushing_the_same_checkpoint_again_makes_no_commit(hub, trained, pushed, tmp_path):
