@@ -345,16 +345,41 @@ ROWS = [
         *NEG3,
         teacher=True,
     ),
+    attention_row(
+        "len64-lr8e-3-attention-unidirectional",
+        "len64-lr8e-3-attention row, one direction (128 units)",
+        "--bidirectional",
+        "false",
+    ),
     # Fourth round: term weights learned from the token states, as a hashed bag of words
-    lexical_row(
-        "len64-lr8e-3-attention-lexical1024",
-        "len64-lr8e-3-attention row + a 1024-bucket lexical part",
+    *(
+        lexical_row(
+            f"len64-lr8e-3-attention-lexical{buckets}",
+            f"len64-lr8e-3-attention row + a {buckets}-bucket lexical part"
+            + (" (the recipe)" if buckets == 4096 else ""),
+            buckets=buckets,
+        )
+        for buckets in (1024, 4096, 16384)
     ),
     lexical_row(
-        "len64-lr8e-3-epochs3-neg3-attention-lexical1024",
-        f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}, a 1024-bucket lexical part",
-        *EPOCHS3,
+        "len64-lr4e-3-attention-lexical4096",
+        "the recipe (len64-lr8e-3-attention-lexical4096) at learning rate 4e-3",
+        lr=4e-3,
+    ),
+    lexical_row(
+        "len64-lr8e-3-neg3-attention-lexical4096",
+        "the recipe with 3 BM25 negatives",
         *NEG3,
+    ),
+    *(
+        lexical_row(
+            f"len64-lr8e-3-epochs3-neg3-attention-lexical{buckets}",
+            f"len64-lr8e-3 row, {ATTENTION_RECIPE_HELP}, a {buckets}-bucket lexical part",
+            *EPOCHS3,
+            *NEG3,
+            buckets=buckets,
+        )
+        for buckets in (1024, 4096)
     ),
     Row(
         "distill",

@@ -1,5 +1,5 @@
 """scripts/ablate.py: every row reruns with the settings it was measured with, whatever train.py's
-defaults have become since (the learning rate, passage length, epochs and pooling moved)."""
+defaults have become since (learning rate, passage length, epochs, pooling, lexical part moved)."""
 
 import argparse
 import json
@@ -37,19 +37,21 @@ def test_row_names_are_unique(ablate):
 
 
 @pytest.mark.parametrize(
-    ("name", "learning_rate", "passage_max_length", "epochs", "negatives", "pooling"),
+    ("name", "learning_rate", "passage_max_length", "epochs", "negatives", "pooling", "lexical"),
     [
-        ("stopwords", 1e-3, 256, 1.0, 1, "mean"),  # measured when 1e-3 and 256 were the defaults
-        ("len128", 1e-3, 128, 1.0, 0, "mean"),
-        ("pool-max", 1e-3, 256, 1.0, 0, "max"),
-        ("stopwords-epochs10-lr2e-3", 2e-3, 256, 10.0, 1, "mean"),
-        ("len64-lr8e-3-epochs3-neg3", 8e-3, 64, 3.0, 3, "mean"),  # the previous recipe
-        ("len64-lr8e-3-epochs3-neg3-attention", 8e-3, 64, 3.0, 3, "attention"),  # the recipe
+        ("stopwords", 1e-3, 256, 1.0, 1, "mean", 0),  # when 1e-3 and 256 were the defaults
+        ("len128", 1e-3, 128, 1.0, 0, "mean", 0),
+        ("pool-max", 1e-3, 256, 1.0, 0, "max", 0),
+        ("stopwords-epochs10-lr2e-3", 2e-3, 256, 10.0, 1, "mean", 0),
+        ("len64-lr8e-3-epochs3-neg3", 8e-3, 64, 3.0, 3, "mean", 0),  # the first recipes
+        ("len64-lr8e-3-epochs3-neg3-attention", 8e-3, 64, 3.0, 3, "attention", 0),
+        ("len64-lr8e-3-attention-lexical4096", 8e-3, 64, 1.0, 1, "attention", 4096),  # the recipe
+        ("len64-lr8e-3-epochs3-neg3-attention-lexical1024", 8e-3, 64, 3.0, 3, "attention", 1024),
     ],
 )
 def test_rows_pin_the_settings_they_were_measured_with(
     ablate, monkeypatch, tmp_path, name, learning_rate, passage_max_length, epochs, negatives,
-    pooling,
+    pooling, lexical,
 ):  # fmt: skip
     row = next(row for row in ablate.ROWS if row.name == name)
     data_args, model_args, args = train_args_of(ablate, row, monkeypatch, tmp_path)
@@ -58,4 +60,5 @@ def test_rows_pin_the_settings_they_were_measured_with(
     assert args.num_train_epochs == epochs
     assert data_args.num_negatives == negatives
     assert model_args.pooling == pooling
+    assert model_args.lexical_buckets == lexical
     assert model_args.drop_stopwords is not row.keep_stopwords
