@@ -5,8 +5,9 @@ An index is a directory:
 - ``ids.txt``: the passage ids, one per line, same order;
 - ``texts.jsonl`` + ``text_offsets.npy``: the passage texts, read back by seeking (optional);
 - ``lexical.npz``: for a model with a lexical part (``lexical_buckets``), that part of every
-  passage vector as a sparse CSR matrix (a bag of the passage's words: at most one non-zero per
-  token among thousands of buckets); ``embeddings.npy`` then holds the pooled part alone;
+  passage vector as a sparse matrix (a bag of the passage's words: at most one non-zero per
+  token among thousands of buckets), stored by column, i.e. as one posting list per bucket;
+  ``embeddings.npy`` then holds the pooled part alone;
 - ``index.json``: the model reference, sizes, and the embedding of a fixed probe passage, so a
   query-time model that differs from the indexing model is refused with a clear error.
 
@@ -43,12 +44,15 @@ PROBE_TOLERANCE = 1e-3  # max abs difference of the probe vector: float noise, n
 SCORE_BUDGET = 1 << 25  # score-matrix elements per corpus chunk (128 MB of float32)
 
 
-def split_lexical(vectors: np.ndarray, buckets: int) -> tuple[np.ndarray, sparse.csr_matrix]:
-    """``(n, d + buckets)`` vectors -> their pooled part ``(n, d)`` and lexical part, sparse."""
+def split_lexical(vectors: np.ndarray, buckets: int) -> tuple[np.ndarray, sparse.csc_matrix]:
+    """``(n, d + buckets)`` vectors -> their pooled part ``(n, d)`` and lexical part, sparse.
+
+    The lexical part comes back column-major (CSC): one posting list per bucket, so a query
+    reads only the passages that share one of its few buckets."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if not 0 < buckets < vectors.shape[1]:
         raise ValueError(f"Cannot split {buckets} lexical buckets off {vectors.shape} vectors.")
-    return np.ascontiguousarray(vectors[:, :-buckets]), sparse.csr_matrix(vectors[:, -buckets:])
+    return np.ascontiguousarray(vectors[:, :-buckets]), sparse.csc_matrix(vectors[:, -buckets:])
 
 
 def exact_search(
@@ -56,7 +60,7 @@ def exact_search(
     passages: np.ndarray | torch.Tensor,
     k: int,
     chunk_size: int | None = None,
-    lexical: sparse.csr_matrix | None = None,
+    lexical: sparse.sparray | sparse.spmatrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` passages by inner product, computed chunk by chunk over the corpus.
 
@@ -66,9 +70,10 @@ def exact_search(
         k: Results per query (capped at ``n``).
         chunk_size: Passages scored at once; None keeps the ``(q, chunk)`` score matrix near
             ``SCORE_BUDGET`` elements.
-        lexical: ``(n, buckets)`` sparse lexical parts of the passages (`split_lexical`): the
-            queries' last ``buckets`` columns are scored against it, the rest against
-            ``passages``; the same scores as the full dense vectors, without storing them.
+        lexical: ``(n, buckets)`` sparse lexical parts of the passages (`split_lexical`; CSC
+            is fastest, other formats are converted on each call): the queries' last
+            ``buckets`` columns are scored against it through its posting lists, the rest
+            against ``passages``; the same scores as the full dense vectors.
 
     Returns:
         ``(scores, rows)``, both ``(q, k)``: scores descending, ties by ascending row.
@@ -84,7 +89,10 @@ def exact_search(
     if lexical is not None:
         if lexical.shape[0] != n:
             raise ValueError(f"{lexical.shape[0]} lexical rows for {n} passages.")
-        q, q_lexical = q[:, : passages.shape[1]], sparse.csr_matrix(q[:, passages.shape[1] :])
+        q_lexical = sparse.csr_matrix(q[:, passages.shape[1] :].numpy())
+        q = q[:, : passages.shape[1]]
+        # (q, buckets) x (buckets, n): each query walks only its buckets' posting lists.
+        shared = (q_lexical @ sparse.csc_matrix(lexical).T).tocsc()  # (q, n), mostly zeros
     k = min(k, n)
     if k < 1:
         raise ValueError(f"k must be >= 1 and the corpus non-empty (k={k}, {n} passages).")
@@ -94,9 +102,9 @@ def exact_search(
     for start in range(0, n, chunk_size):
         block = torch.from_numpy(np.array(passages[start : start + chunk_size], dtype=np.float32))
         scores = q @ block.T  # (q, chunk)
-        if lexical is not None:  # sparse x sparse: only the buckets the query has are read
-            shared = q_lexical @ lexical[start : start + chunk_size].T
-            scores += torch.from_numpy(shared.toarray().astype(np.float32, copy=False))
+        if lexical is not None:
+            block_shared = shared[:, start : start + chunk_size].toarray()
+            scores += torch.from_numpy(block_shared.astype(np.float32, copy=False))
         top = torch.topk(scores, min(k, block.shape[0]), dim=1)
         best_scores = torch.cat([best_scores, top.values], dim=1)  # (q, <= 2k)
         best_rows = torch.cat([best_rows, top.indices + start], dim=1)
@@ -164,7 +172,7 @@ class SearchIndex:
         self.embeddings = np.load(self.directory / "embeddings.npy", mmap_mode="r")
         self.lexical = None
         if self.meta.get("lexical_buckets"):
-            self.lexical = sparse.load_npz(self.directory / "lexical.npz").tocsr()
+            self.lexical = sparse.load_npz(self.directory / "lexical.npz").tocsc()
         self.ids = (self.directory / "ids.txt").read_text(encoding="utf-8").split("\n")[:-1]
         if len(self.ids) != self.embeddings.shape[0] or len(self.ids) != self.meta["num_passages"]:
             raise ValueError(
@@ -372,7 +380,7 @@ def _merge_parts(parts, index_dir, encoder, corpus, num_processes, store_texts) 
     embeddings.flush()
     if encoder.lexical_buckets:
         lexical = [sparse.load_npz(path.with_suffix(".lexical.npz")) for path in chunks]
-        sparse.save_npz(index_dir / "lexical.npz", sparse.vstack(lexical, format="csr"))
+        sparse.save_npz(index_dir / "lexical.npz", sparse.vstack(lexical, format="csc"))
     if store_texts:
         np.save(index_dir / "text_offsets.npy", offsets)
     else:

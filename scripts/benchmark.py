@@ -283,7 +283,7 @@ def _bag_rows(rng: np.random.Generator, n: int, buckets: int, tokens: float):
     indptr = np.arange(0, n * per_row + 1, per_row)
     bags = sparse.csr_matrix((values, columns, indptr), shape=(n, buckets))
     bags.sum_duplicates()  # a word twice in a row: one bucket
-    return bags
+    return bags.tocsc()  # posting lists, as a SearchIndex holds them
 
 
 def _unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
