@@ -56,6 +56,7 @@ class OurSystem(System):
             rnn_type=rnn_type,
             hidden_size=args.hidden_size,
             pooling=args.pooling,
+            bidirectional=args.bidirectional == "true",
             lexical_buckets=args.lexical_buckets,
             query_max_length=args.query_max_length,
             passage_max_length=args.passage_max_length,

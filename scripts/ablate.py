@@ -71,6 +71,7 @@ class Row:
     passage_max_length: int = 256
     pooling: str = "mean"
     lexical_buckets: int = 0
+    bidirectional: bool = True
 
 
 def len64_row(
@@ -81,11 +82,13 @@ def len64_row(
     teacher: bool = False,
     pooling: str = "mean",
     lexical_buckets: int = 0,
+    bidirectional: bool = True,
 ) -> Row:
     """A row of the second round: recipe data, 1 BM25 negative, passages cut at 64 tokens."""
     return Row(
         name, help, (*NEG1, *flags), teacher=teacher, learning_rate=lr, passage_max_length=64,
-        pooling=pooling, lexical_buckets=lexical_buckets, **RECIPE_DATA,
+        pooling=pooling, lexical_buckets=lexical_buckets, bidirectional=bidirectional,
+        **RECIPE_DATA,
     )  # fmt: skip
 
 
@@ -94,7 +97,7 @@ def attention_row(name: str, help: str, *flags: str, **kwargs) -> Row:
     return len64_row(name, help, *flags, pooling="attention", **kwargs)
 
 
-def lexical_row(name: str, help: str, *flags: str, buckets: int = 1024, **kwargs) -> Row:
+def lexical_row(name: str, help: str, *flags: str, buckets: int = 4096, **kwargs) -> Row:
     """A row of the fourth round: an `attention_row` whose vectors carry a lexical part."""
     return attention_row(name, help, *flags, lexical_buckets=buckets, **kwargs)
 
@@ -118,7 +121,7 @@ ROWS = [
     ),
     Row("lstm", "InfoNCE, LSTM", (*INFONCE, "--rnn_type", "lstm")),
     Row("pool-max", "InfoNCE, max pooling", INFONCE, pooling="max"),
-    Row("unidirectional", "InfoNCE, one direction", (*INFONCE, "--bidirectional", "false")),
+    Row("unidirectional", "InfoNCE, one direction", INFONCE, bidirectional=False),
     Row("out128", "InfoNCE, linear projection to 128", (*INFONCE, "--output_dim", "128")),
     Row("batch128", "InfoNCE, batch 128", (*INFONCE, "--per_device_train_batch_size", "128")),
     Row("batch32", "InfoNCE, batch 32", (*INFONCE, "--per_device_train_batch_size", "32")),
@@ -348,28 +351,38 @@ ROWS = [
     attention_row(
         "len64-lr8e-3-attention-unidirectional",
         "len64-lr8e-3-attention row, one direction (128 units)",
-        "--bidirectional",
-        "false",
+        bidirectional=False,
     ),
     # Fourth round: term weights learned from the token states, as a hashed bag of words
     *(
         lexical_row(
             f"len64-lr8e-3-attention-lexical{buckets}",
             f"len64-lr8e-3-attention row + a {buckets}-bucket lexical part"
-            + (" (the recipe)" if buckets == 4096 else ""),
+            + (" (the recipe with two directions)" if buckets == 4096 else ""),
             buckets=buckets,
         )
         for buckets in (1024, 4096, 16384)
     ),
     lexical_row(
         "len64-lr4e-3-attention-lexical4096",
-        "the recipe (len64-lr8e-3-attention-lexical4096) at learning rate 4e-3",
+        "len64-lr8e-3-attention-lexical4096 at learning rate 4e-3",
         lr=4e-3,
     ),
     lexical_row(
         "len64-lr8e-3-neg3-attention-lexical4096",
-        "the recipe with 3 BM25 negatives",
+        "len64-lr8e-3-attention-lexical4096 with 3 BM25 negatives",
         *NEG3,
+    ),
+    lexical_row(
+        "len64-lr8e-3-attention-lexical4096-t0.1",
+        "len64-lr8e-3-attention-lexical4096 at temperature 0.1",
+        "--temperature",
+        "0.1",
+    ),
+    lexical_row(
+        "len64-lr8e-3-attention-lexical4096-unidirectional",
+        "the recipe: len64-lr8e-3-attention-lexical4096 with one direction (128 units)",
+        bidirectional=False,
     ),
     *(
         lexical_row(
@@ -469,6 +482,7 @@ def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespac
     settings = ["--learning_rate", str(row.learning_rate)]
     settings += ["--passage_max_length", str(row.passage_max_length)]
     settings += ["--pooling", row.pooling, "--lexical_buckets", str(row.lexical_buckets)]
+    settings += ["--bidirectional", str(row.bidirectional).lower()]
     settings += ["--drop_stopwords", "false"] if row.keep_stopwords else []
     if row.teacher:
         settings += ["--teacher_file", str(ensure_teacher(train_file, Path(args.data_dir)))]
@@ -552,6 +566,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
             "passage_max_length": row.passage_max_length,
             "pooling": row.pooling,
             "lexical_buckets": row.lexical_buckets,
+            "bidirectional": row.bidirectional,
             "teacher": row.teacher,
             "sources": list(row.sources),
             "epochs": float(summary["train"].get("epoch", args.epochs)),

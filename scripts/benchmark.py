@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 import numpy as np
 import torch
 
-from modeling.arguments import ARCHITECTURE, RECIPE_LEXICAL_BUCKETS
+from modeling.arguments import ARCHITECTURE, RECIPE_BIDIRECTIONAL, RECIPE_LEXICAL_BUCKETS
 from modeling.benchmark_systems import OURS, PEER, System, build_system
 from modeling.configuration_two_tower import POOLINGS
 
@@ -54,8 +54,8 @@ DEFAULT_DATA_DIR = REPO.parent / "shared/data/msmarco"
 NOT_RATIOS = {"tokens_per_passage", "tokenize_share"}  # descriptive columns
 PROBE_SETTINGS = (  # what a memory-probe child needs to repeat the parent's workload
     "data_dir", "batch_size", "encode_batch_size", "hidden_size", "query_max_length",
-    "passage_max_length", "keep_stopwords", "pooling", "lexical_buckets", "train_steps",
-    "warmup_steps", "rounds", "passages", "minilm_passages", "queries", "threads",
+    "passage_max_length", "keep_stopwords", "pooling", "lexical_buckets", "bidirectional",
+    "train_steps", "warmup_steps", "rounds", "passages", "minilm_passages", "queries", "threads",
 )  # fmt: skip
 
 
@@ -90,6 +90,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=RECIPE_LEXICAL_BUCKETS,
         help="Ours: sparse lexical part width (default: the recipe's, %(default)s; 0: none).",
+    )
+    add(
+        "--bidirectional",
+        choices=("true", "false"),
+        default=str(RECIPE_BIDIRECTIONAL).lower(),
+        help="Ours: read both ways (hidden_size units each) or one (default: the recipe's).",
     )
     add("--train_steps", type=int, default=4, help="Timed training steps per round.")
     add("--warmup_steps", type=int, default=2, help="Untimed steps before each round.")
@@ -452,7 +458,8 @@ def main(argv: list[str] | None = None) -> dict:
         "note": (
             f"{os.cpu_count()} CPU cores, torch threads {args.threads}, 1-min load average "
             f"{load_before[0]:.1f} before / {load_after[0]:.1f} after; batch {args.batch_size}, "
-            f"passages <= {args.passage_max_length} tokens, hidden {args.hidden_size}x2, GloVe 50d."
+            f"passages <= {args.passage_max_length} tokens, hidden {args.hidden_size}x2 "
+            f"({args.hidden_size}x{1 + (args.bidirectional == 'true')} for ours), GloVe 50d."
         ),
     }
     table = format_table(results, meta)

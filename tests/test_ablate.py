@@ -45,8 +45,9 @@ def test_row_names_are_unique(ablate):
         ("stopwords-epochs10-lr2e-3", 2e-3, 256, 10.0, 1, "mean", 0),
         ("len64-lr8e-3-epochs3-neg3", 8e-3, 64, 3.0, 3, "mean", 0),  # the first recipes
         ("len64-lr8e-3-epochs3-neg3-attention", 8e-3, 64, 3.0, 3, "attention", 0),
-        ("len64-lr8e-3-attention-lexical4096", 8e-3, 64, 1.0, 1, "attention", 4096),  # the recipe
+        ("len64-lr8e-3-attention-lexical4096", 8e-3, 64, 1.0, 1, "attention", 4096),
         ("len64-lr8e-3-epochs3-neg3-attention-lexical1024", 8e-3, 64, 3.0, 3, "attention", 1024),
+        ("len64-lr8e-3-attention-lexical4096-unidirectional", 8e-3, 64, 1.0, 1, "attention", 4096),
     ],
 )
 def test_rows_pin_the_settings_they_were_measured_with(
@@ -61,4 +62,6 @@ def test_rows_pin_the_settings_they_were_measured_with(
     assert data_args.num_negatives == negatives
     assert model_args.pooling == pooling
     assert model_args.lexical_buckets == lexical
+    # One direction only where a row says so (the recipe's default since the fourth round).
+    assert model_args.bidirectional is not name.endswith("unidirectional")
     assert model_args.drop_stopwords is not row.keep_stopwords

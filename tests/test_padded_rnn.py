@@ -18,6 +18,7 @@ from modeling.modeling_two_tower import RNNTower
         ("lstm", 2, True, "last", 0),
         ("gru", 1, True, "attention", 0),
         ("gru", 1, True, "attention", 4),  # 4 buckets for 13 ids: shared buckets too
+        ("gru", 1, False, "attention", 4),  # the recipe's tower
     ],
 )
 def test_padded_training_path_matches_packed(rnn_type, layers, bidirectional, pooling, buckets):
