@@ -187,27 +187,33 @@ def _architecture(config: dict, checkpoint_dir: Path) -> list[tuple[str, str]]:
     """Rows of the model-details table, in words, from ``config.json``."""
     directions = 2 if config.get("bidirectional", True) else 1
     layers = config.get("num_layers", 1)
-    rnn = ("bidirectional " if directions == 2 else "") + config.get("rnn_type", "gru").upper()
+    rnn = ("bidirectional " if directions == 2 else "one-directional ") + config.get(
+        "rnn_type", "gru"
+    ).upper()
     pooling = f"{config.get('pooling', 'mean')} over tokens"
     pooling += POOLING_NOTES.get(config.get("pooling"), "")
     if config.get("output_dim"):
         pooling += f", then a linear projection to {config['output_dim']}"
     size = config.get("output_dim") or config.get("hidden_size", 0) * directions
-    output = f"{size}-dimensional vectors"
-    if config.get("normalize", True):
-        output += ", L2-normalised (dot product = cosine similarity)"
+    normalised = config.get("normalize", True)
     buckets = config.get("lexical_buckets", 0)
     if buckets:
         output = (
-            f"{size + buckets}-dimensional vectors: the pooled {output}, then a {buckets}-bucket"
-            " hashed bag of the text's words weighted by term weights learned from the token"
-            " states (each shared word adds the product of its two weights to the dot product)"
+            f"{size + buckets}-dimensional vectors: the pooled part ({size}"
+            + (", L2-normalised" if normalised else "")
+            + f"), then a {buckets}-bucket hashed bag of the text's words weighted by term"
+            " weights learned from the token states (each shared word adds the product of its"
+            " two weights to the dot product)"
         )
+    else:
+        output = f"{size}-dimensional vectors"
+        if normalised:
+            output += ", L2-normalised (dot product = cosine similarity)"
     frozen = "frozen" if config.get("freeze_embeddings", True) else "fine-tuned"
     vocab = f"{config.get('vocab_size', 0):,} × {config.get('embedding_dim')}"
     query_len, passage_len = config.get("query_max_length"), config.get("passage_max_length")
     towers = f"2 separate {rnn} towers, {layers} layer{'s' if layers > 1 else ''}, "
-    towers += f"{config.get('hidden_size')} units per direction"
+    towers += f"{config.get('hidden_size')} units" + (" per direction" if directions == 2 else "")
     rows = [
         ("towers", towers),
         ("word embeddings", f"{vocab} GloVe vectors shared by both towers, {frozen}"),
