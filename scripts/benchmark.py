@@ -2,7 +2,7 @@
 
 Systems, on the same data and machine, with the same GloVe 6B 50d vectors, hidden size, max
 lengths and batch size where they apply:
-- ours: `TwoTowerModel` (defaults: bidirectional GRU 2x128, attention pooling, the recipe's
+- ours: `TwoTowerModel` (the recipe's: one GRU direction of 128 units, attention pooling, a
   4096-bucket lexical part, stored and searched sparse as `SearchIndex` does; frozen GloVe; the
   recipe's tokenizer, which drops stopwords and punctuation as st-lstm's does) trained by
   `TwoTowerTrainer` with InfoNCE at temperature 0.05, and the same model with an LSTM;
