@@ -34,11 +34,11 @@ class DenseEncoder:
     lexical_buckets: int = 0  # trailing columns that are a sparse lexical part (two-tower models)
 
     def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        """Queries -> L2-normalised ``(n, d)`` float32 array."""
+        """Queries -> ``(n, d)`` float32 array, L2-normalised but for the lexical columns."""
         raise NotImplementedError
 
     def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        """Passages -> L2-normalised ``(n, d)`` float32 array."""
+        """Passages -> ``(n, d)`` float32 array, as `encode_queries`."""
         raise NotImplementedError
 
     @property

@@ -42,7 +42,7 @@ class TwoTowerOutput(ModelOutput):
 
 
 # A learned term weight starts at this value for every word: a shared word adds 0.3^2 = 0.09 to
-# the score, about what 4 shared words add to the cosine of a freshly initialised model.
+# the score (a cosine is at most 1); training moves each weight from there.
 LEXICAL_INITIAL_WEIGHT = 0.3
 
 
