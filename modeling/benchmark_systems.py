@@ -62,7 +62,7 @@ class OurSystem(System):
             passage_max_length=args.passage_max_length,
         )
         self.dim = self.model.config.embed_size
-        self.lexical_buckets = args.lexical_buckets
+        self.lexical_buckets = self.model.config.lexical_buckets
         self.batch_size = args.encode_batch_size
 
     def encode_passages(self, texts):

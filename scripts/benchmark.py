@@ -223,7 +223,7 @@ def search_latency(
     load from other jobs hits all alike. The corpus index has corpus.tsv's size (38,877 rows)
     and holds random unit vectors of the system's dimension, since exact search costs the same
     whatever the values; with ``--real_corpus_index`` it holds the system's real embeddings of
-    corpus.tsv (slow for MiniLM). The synthetic 1M index is shared by systems of one dimension.
+    corpus.tsv (slow for MiniLM). A synthetic index is made once per shape and shared.
     A lexical part is searched as `SearchIndex` does, stored sparse: synthetic rows get as many
     random buckets as a passage has tokens on average (``tokens``: system name -> mean).
     """
@@ -231,29 +231,27 @@ def search_latency(
 
     rng = np.random.default_rng(0)
     queries = data["queries"][: args.latency_queries]
-    indexes: dict[str, dict[str, np.ndarray]] = {}
-    by_dim: dict[tuple[str, int], np.ndarray] = {}
+    made: dict[tuple, object] = {}
+
+    def synthetic(n: int, dim: int, buckets: int, tokens: float):
+        """A random ``(dense, lexical)`` index, made once for all systems of the same shape."""
+        key = (n, dim, buckets, round(tokens) if buckets else 0)
+        if key not in made:
+            made[key] = (_unit_rows(rng, n, dim), _bag_rows(rng, n, buckets, tokens))
+        return made[key]
+
+    indexes: dict[str, dict[str, tuple]] = {}
     for system in systems:
         buckets = system.lexical_buckets
-        dense_dim = system.dim - buckets
+        shape = (system.dim - buckets, buckets, tokens[system.name])
         if args.real_corpus_index:
             corpus = system.encode_passages(data["corpus"])
             corpus = split_lexical(corpus, buckets) if buckets else (corpus, None)
         else:
-            corpus = (
-                by_dim.setdefault(
-                    ("corpus", dense_dim), _unit_rows(rng, len(data["corpus"]), dense_dim)
-                ),
-                _bag_rows(rng, len(data["corpus"]), buckets, tokens[system.name]),
-            )
+            corpus = synthetic(len(data["corpus"]), *shape)
         indexes[system.name] = {"corpus": corpus}
         if args.synthetic_size:
-            indexes[system.name]["1M"] = (
-                by_dim.setdefault(
-                    ("1M", dense_dim), _unit_rows(rng, args.synthetic_size, dense_dim)
-                ),
-                _bag_rows(rng, args.synthetic_size, buckets, tokens[system.name]),
-            )
+            indexes[system.name]["1M"] = synthetic(args.synthetic_size, *shape)
         system.encode_queries(queries[:2])  # warm-up
     times: dict[str, dict[str, list[float]]] = {s.name: {} for s in systems}
     for query in queries:
