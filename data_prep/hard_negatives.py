@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from .msmarco import CANONICAL_SCHEMA
+from data_prep.msmarco import CANONICAL_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def mine_bm25_negatives(
         raise ValueError(f"Need keep >= 1, depth >= 1, skip >= 0; got {keep}, {depth}, {skip}.")
     if skip + keep > depth:
         raise ValueError(f"depth ({depth}) must be >= skip + keep ({skip} + {keep}).")
-    from modeling.baselines import BM25Retriever  # the evaluation's exact BM25 settings
+    from modeling.retrieval.bm25 import BM25Retriever  # the evaluation's exact BM25 settings
 
     corpus_texts = list(corpus_texts)
     normalised = [_normalise(text) for text in corpus_texts]

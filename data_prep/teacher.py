@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modeling.encoders import DenseEncoder, EmbeddingCache
+from modeling.retrieval.encoders import DenseEncoder, EmbeddingCache
 
 
 def teacher_path(training_table_path: str | Path) -> Path:

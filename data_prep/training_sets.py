@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .msmarco import CANONICAL_SCHEMA, load_msmarco, to_canonical
+from data_prep.msmarco import CANONICAL_SCHEMA, load_msmarco, to_canonical
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ class TwoTowerConfig(PretrainedConfig):
             a query and a passage sharing a word add the product of its two weights to their
             score. ``<unk>`` and padding get no weight. 0 (a plain dense vector) is the class
             default, so checkpoints saved before this field load unchanged; the training
-            recipe uses 4096 (`modeling.arguments.RECIPE_LEXICAL_BUCKETS`).
+            recipe uses 4096 (`modeling.training.arguments.RECIPE_LEXICAL_BUCKETS`).
         dropout: Dropout on embeddings and between RNN layers (training only).
         normalize: L2-normalise the pooled vectors, so the score is their cosine similarity
             (plus the lexical part's product, if any).

@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
-
-from data_prep.eval_tasks import read_tsv_collection
+from data_prep import MSMARCO_DIR
 from data_prep.hard_negatives import mine_bm25_negatives
 from data_prep.msmarco import load_msmarco, save_canonical
 from data_prep.training_sets import SOURCES, load_training_table
+from modeling.evaluation.tasks import read_tsv_collection
 
 logger = logging.getLogger("build_training_set")
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/msmarco"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data_dir", default=str(DEFAULT_DATA_DIR), help="MS MARCO subsets.")
+    parser.add_argument("--data_dir", default=str(MSMARCO_DIR), help="MS MARCO subsets.")
     parser.add_argument("--sources", default=",".join(SOURCES), help="Among %(default)s.")
     parser.add_argument("--negatives", type=int, default=10, help="Mined per query; 0: none.")
     parser.add_argument("--output", required=True, help="Canonical parquet to write.")
@@ -83,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     # 4. Teacher vectors (optional)
     if args.teacher:
         from data_prep.teacher import build_teacher_table, teacher_path
-        from modeling.baselines import MiniLMEncoder
+        from modeling.retrieval.baselines import MiniLMEncoder
 
         teacher = build_teacher_table(table, MiniLMEncoder(), extra_passages=corpus.texts)
         pq.write_table(teacher, teacher_path(args.output))

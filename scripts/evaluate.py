@@ -25,19 +25,21 @@ import logging
 import time
 from pathlib import Path
 
-from data_prep.eval_tasks import TASK_NAMES, load_tasks
-from modeling.encoders import DEFAULT_CACHE_DIR, EmbeddingCache, load_encoder
-from modeling.evaluation import (
+from data_prep import MSMARCO_DIR
+from data_prep.glove import load_glove
+from modeling.evaluation.runner import (
     evaluate_system,
     format_table,
     fuse_runs,
     score_runs,
     system_runs,
 )
+from modeling.evaluation.tasks import TASK_NAMES, load_tasks
+from modeling.retrieval.encoders import DEFAULT_CACHE_DIR, EmbeddingCache
+from modeling.retrieval.loading import load_encoder
 
 logger = logging.getLogger("evaluate")
 BASELINES = ("bm25", "glove-avg", "minilm")
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/msmarco"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--data_dir",
-        default=str(DEFAULT_DATA_DIR),
+        default=str(MSMARCO_DIR),
         help="The MS MARCO subsets directory (default: %(default)s).",
     )
     parser.add_argument(
@@ -122,7 +124,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         if spec == "bm25":
             name, system = "BM25", "bm25"
         else:
-            system = load_encoder(spec, batch_size=args.batch_size, device=args.device)
+            system = load_encoder(
+                spec, batch_size=args.batch_size, device=args.device, glove=load_glove
+            )
             name = system.name if system.name not in results else str(spec)
         runs = bm25 if spec == "bm25" and bm25 else system_runs(system, tasks, cache=cache)
         results[name] = evaluate_system(

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
 
 from data_prep.msmarco import POSITIVE_CHOICES, load_msmarco, save_canonical
 

@@ -22,13 +22,10 @@ import json
 import logging
 import os
 import re
-import sys
 from pathlib import Path
 
 from dotenv import dotenv_values
 from huggingface_hub import CommitOperationAdd, HfApi
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
 
 logger = logging.getLogger("push_to_hub")
 # Pushed when present: tokenizer extras, and the tokenizer's source (it loads without remote code).
@@ -169,7 +166,7 @@ def main(argv: list[str] | None = None) -> str:
     try:
         files = checkpoint_files(args.checkpoint_dir)
         # Imported only now: the modeling package loads torch, which a refusal does not need.
-        from modeling.model_card import build_model_card
+        from modeling.hub.model_card import build_model_card
 
         card = build_model_card(
             args.checkpoint_dir,

@@ -28,8 +28,9 @@ import os
 import sys
 from pathlib import Path
 
-from modeling.encoders import load_encoder
-from modeling.search import SearchIndex, build_index, distributed_state, search
+from data_prep.glove import load_glove
+from modeling.retrieval.index import SearchIndex, build_index, distributed_state, search
+from modeling.retrieval.loading import load_encoder
 
 logger = logging.getLogger("search")
 
@@ -88,7 +89,7 @@ def run_build(args: argparse.Namespace) -> None:
     state = distributed_state()
     device = args.device or str(state.device)
     # 2. The encoder, on this process's device.
-    encoder = load_encoder(args.model, batch_size=args.batch_size, device=device)
+    encoder = load_encoder(args.model, batch_size=args.batch_size, device=device, glove=load_glove)
     # 3. Encode this process's chunks; the main process merges them in corpus order.
     build_index(
         encoder,
@@ -111,7 +112,10 @@ def run_query(args: argparse.Namespace) -> None:
     # 1. The index and the query encoder (checked against the index before searching).
     index = SearchIndex(args.index_dir)
     encoder = load_encoder(
-        args.model or index.model_reference, batch_size=args.batch_size, device=args.device
+        args.model or index.model_reference,
+        batch_size=args.batch_size,
+        device=args.device,
+        glove=load_glove,
     )
     # 2. Queries: arguments, then a file, else stdin.
     queries = list(args.query)

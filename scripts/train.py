@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 
 import datasets
@@ -22,16 +21,14 @@ import torch.distributed as dist
 import transformers
 from transformers import HfArgumentParser
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
-
 from data_prep.glove import load_glove, prune_vocabulary
 from data_prep.msmarco import load_msmarco, split_heldout
 from data_prep.teacher import TeacherVectors
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
-from modeling.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
-from modeling.collator import TwoTowerCollator
-from modeling.tracking import resolve_wandb
-from modeling.trainer import TwoTowerTrainer
+from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
+from modeling.training.collator import TwoTowerCollator
+from modeling.training.trainer import TwoTowerTrainer
+from modeling.training.wandb_setup import resolve_wandb
 
 logger = logging.getLogger("train")
 # Training settings recorded in train_summary.json (and so in the model card).

@@ -8,12 +8,12 @@ import pytest
 from script_loader import load_script
 from transformers import HfArgumentParser
 
-from modeling.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
+from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
 
 
 @pytest.fixture(scope="module")
 def ablate():
-    return load_script("ablate")
+    return load_script("experiments/ablate")
 
 
 def train_args_of(ablate, row, monkeypatch, tmp_path):

@@ -7,7 +7,7 @@ from script_loader import load_script
 
 @pytest.fixture(scope="module")
 def benchmark():
-    return load_script("benchmark")
+    return load_script("experiments/benchmark")
 
 
 def test_table_ratios_are_ours_over_peer_and_inverted_for_latency(benchmark):

@@ -19,8 +19,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from modeling.losses import full_batch_triplet_loss, info_nce_loss
-from modeling.trainer import gather_positive_mask, gather_with_local_grad
+from modeling.training.distributed import gather_positive_mask, gather_with_local_grad
+from modeling.training.losses import full_batch_triplet_loss, info_nce_loss
 
 REPO = Path(__file__).resolve().parents[1]
 

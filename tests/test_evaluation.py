@@ -10,15 +10,15 @@ import pytest
 import torch
 from script_loader import load_script
 
-from data_prep.eval_tasks import Collection, EvalTask, load_tasks
-from modeling.encoders import DenseEncoder, EmbeddingCache
-from modeling.evaluation import (
+from modeling.evaluation.runner import (
     dense_runs,
     evaluate_system,
     format_table,
     reciprocal_rank_fusion,
     score_runs,
 )
+from modeling.evaluation.tasks import Collection, EvalTask, load_tasks
+from modeling.retrieval.encoders import DenseEncoder, EmbeddingCache
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,7 +154,7 @@ def test_embedding_cache_reads_back_instead_of_encoding(tmp_path):
 
 
 def test_glove_average_is_the_normalised_mean_of_known_words(glove, glove_tokenizer):
-    from modeling.baselines import GloveAverageEncoder
+    from modeling.retrieval.baselines import GloveAverageEncoder
 
     encoder = GloveAverageEncoder(glove, glove_tokenizer)
     vectors = encoder.encode_passages(["The cat xqzvwk", "", "the"])
@@ -252,7 +252,7 @@ def test_evaluate_script_writes_json_and_prints_the_table(glove, mini_msmarco, t
 
 @pytest.mark.slow
 def test_minilm_encodes_offline_normalised_and_caches(tmp_path):
-    from modeling.baselines import MiniLMEncoder
+    from modeling.retrieval.baselines import MiniLMEncoder
 
     encoder = MiniLMEncoder(device="cpu")
     vectors = EmbeddingCache(tmp_path).encode_passages(encoder, ["fleas live weeks", "blood"])

@@ -2,9 +2,9 @@
 
 import pytest
 
-from data_prep.eval_tasks import read_tsv_collection
 from data_prep.hard_negatives import mine_bm25_negatives
 from data_prep.msmarco import load_msmarco
+from modeling.evaluation.tasks import read_tsv_collection
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def small_corpus_and_table(msmarco_dir):
 
 
 def test_negatives_exclude_positives_and_are_ranked(small_corpus_and_table):
-    from modeling.baselines import BM25Retriever
+    from modeling.retrieval.bm25 import BM25Retriever
 
     table, corpus = small_corpus_and_table
     mined = mine_bm25_negatives(table, corpus, depth=12, keep=5)

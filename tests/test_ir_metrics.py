@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from modeling.ir_metrics import (
+from modeling.evaluation.ir_metrics import (
     mean_metrics,
     mrr_at_k,
     ndcg_at_k,
@@ -80,8 +80,8 @@ def test_metric_names_are_validated():
 @pytest.fixture(scope="module")
 def dl19_bm25_run(msmarco_dir):
     """A real run: BM25 over the TREC DL 2019 pool, top 100 per query, with graded qrels."""
-    from data_prep.eval_tasks import load_tasks
-    from modeling.evaluation import bm25_runs
+    from modeling.evaluation.runner import bm25_runs
+    from modeling.evaluation.tasks import load_tasks
 
     (task,) = load_tasks(msmarco_dir, ["dl19-pool"])
     return bm25_runs([task])["dl19-pool"], task.qrels

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from modeling.losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
-from modeling.metrics import in_batch_metrics, recall_at_k, similarity_gap
+from modeling.training.in_batch_metrics import in_batch_metrics, recall_at_k, similarity_gap
+from modeling.training.losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
 
 # Two queries, two passages, one positive each: cosines q0 -> [1, 0], q1 -> [0.6, 0.8].
 Q2 = torch.tensor([[1.0, 0.0], [0.6, 0.8]])

@@ -241,7 +241,7 @@ def test_revision_branch_with_token_from_env_file(hub, trained, pushed, tmp_path
 
 
 def test_card_needs_to_know_which_system_it_is_and_hides_secrets_and_paths(trained):
-    from modeling.model_card import build_model_card
+    from modeling.hub.model_card import build_model_card
 
     renamed = {"run-7": EVAL["two_tower_tiny"], "BM25": EVAL["BM25"]}
     with pytest.raises(ValueError, match="pass --eval_system"):

@@ -27,7 +27,7 @@ TRACED_TRAIN = textwrap.dedent(
     """
     import os, runpy, sys, time, zlib
     sys.path.insert(0, os.environ["REPO"])
-    from modeling.trainer import TwoTowerTrainer
+    from modeling.training.trainer import TwoTowerTrainer
 
     trace, stop_at = os.environ["TRACE"], int(os.environ.get("STOP_AT", -1))
     training_step = TwoTowerTrainer.training_step

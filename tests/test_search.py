@@ -15,15 +15,9 @@ import pytest
 import torch
 from script_loader import load_script
 
-from data_prep.corpus_stream import iter_corpus
-from modeling.search import (
-    SearchIndex,
-    build_index,
-    exact_search,
-    faiss_search,
-    search,
-    split_lexical,
-)
+from modeling.retrieval.corpus import iter_corpus
+from modeling.retrieval.index import SearchIndex, build_index, search
+from modeling.retrieval.search import exact_search, faiss_search, split_lexical
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,7 +145,7 @@ def test_corpus_streams_from_tsv_jsonl_and_parquet(tmp_path):
 def test_index_save_load_round_trip(
     tiny_model_dir, tiny_lexical_model_dir, small_corpus, tmp_path, lexical
 ):
-    from modeling.encoders import TwoTowerEncoder
+    from modeling.retrieval.encoders import TwoTowerEncoder
 
     model_dir = tiny_lexical_model_dir if lexical else tiny_model_dir
     encoder = TwoTowerEncoder(model_dir, batch_size=32)
@@ -184,7 +178,7 @@ def test_index_save_load_round_trip(
 
 
 def test_glove_average_index_finds_a_passage_from_its_own_text(glove, glove_tokenizer, tmp_path):
-    from modeling.baselines import GloveAverageEncoder
+    from modeling.retrieval.baselines import GloveAverageEncoder
 
     corpus = tmp_path / "c.jsonl"
     passages = {"a": "The flea life cycle takes weeks.", "b": "Concrete floors cost money.",
@@ -201,8 +195,8 @@ def test_glove_average_index_finds_a_passage_from_its_own_text(glove, glove_toke
 
 
 def test_mismatched_index_and_model_are_refused(glove, tiny_model_dir, small_corpus, tmp_path):
-    from modeling.baselines import GloveAverageEncoder
-    from modeling.encoders import TwoTowerEncoder
+    from modeling.retrieval.baselines import GloveAverageEncoder
+    from modeling.retrieval.encoders import TwoTowerEncoder
 
     build_index(
         TwoTowerEncoder(tiny_model_dir), small_corpus, tmp_path / "index", progress_bar=False

@@ -11,15 +11,15 @@ import torch
 from script_loader import load_script
 
 import data_prep.teacher
-import modeling.baselines
+import modeling.retrieval.baselines
 from data_prep.msmarco import load_msmarco, save_canonical, to_canonical
 from data_prep.teacher import TeacherVectors, build_teacher_table, table_texts, teacher_path
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
-from modeling.arguments import TwoTowerTrainingArguments
-from modeling.collator import TwoTowerCollator
-from modeling.encoders import EmbeddingCache, SymmetricEncoder
-from modeling.losses import distillation_loss, info_nce_loss
-from modeling.trainer import TwoTowerTrainer
+from modeling.retrieval.encoders import EmbeddingCache, SymmetricEncoder
+from modeling.training.arguments import TwoTowerTrainingArguments
+from modeling.training.collator import TwoTowerCollator
+from modeling.training.losses import distillation_loss, info_nce_loss
+from modeling.training.trainer import TwoTowerTrainer
 
 
 class CountingEncoder(SymmetricEncoder):
@@ -131,7 +131,7 @@ def test_build_training_set_reuse_table_adds_teacher_vectors_without_rebuilding(
 
     monkeypatch.setattr(script, "load_training_table", no_rebuild)
     monkeypatch.setattr(data_prep.teacher, "build_teacher_table", fake_teacher)
-    monkeypatch.setattr(modeling.baselines, "MiniLMEncoder", lambda: None)
+    monkeypatch.setattr(modeling.retrieval.baselines, "MiniLMEncoder", lambda: None)
     script.main(["--data_dir", str(msmarco_dir), "--output", str(output), "--reuse_table",
                  "--teacher", "minilm"])  # fmt: skip
     assert output.read_bytes() == written

@@ -14,9 +14,9 @@ import torch
 
 from data_prep.msmarco import load_msmarco
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
-from modeling.arguments import TwoTowerTrainingArguments
-from modeling.collator import TwoTowerCollator
-from modeling.trainer import TwoTowerTrainer
+from modeling.training.arguments import TwoTowerTrainingArguments
+from modeling.training.collator import TwoTowerCollator
+from modeling.training.trainer import TwoTowerTrainer
 
 REPO = Path(__file__).resolve().parents[1]
 

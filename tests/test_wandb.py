@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from modeling.tracking import resolve_wandb
+from modeling.training.wandb_setup import resolve_wandb
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_KEY = "local-" + "5eC7e7" * 6 + "ab12"  # 44 characters, shaped like a wandb key

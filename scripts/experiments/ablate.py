@@ -10,9 +10,9 @@ Rows measured before the tokenizer dropped stopwords by default pass ``--drop_st
 Finished rows are kept in ``<work_dir>/results.json`` and skipped on a rerun (``--force`` redoes
 them), so the table can be built in several sittings.
 
-    python scripts/ablate.py                     # every row; the table goes to results/ablation.md
-    python scripts/ablate.py --rows base,infonce # a subset
-    python scripts/ablate.py --list              # the rows and what they change
+    python scripts/experiments/ablate.py           # every row; table in results/ablation.md
+    python scripts/experiments/ablate.py --rows base,infonce  # a subset
+    python scripts/experiments/ablate.py --list    # the rows and what they change
 
 Train time is wall-clock on this machine while it runs; compare it within one table only.
 """
@@ -29,18 +29,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
-
-from data_prep.eval_tasks import load_tasks, read_tsv_collection
+from data_prep import MSMARCO_DIR
 from data_prep.hard_negatives import mine_bm25_negatives
 from data_prep.msmarco import save_canonical
 from data_prep.training_sets import load_training_table
-from modeling.encoders import TwoTowerEncoder
-from modeling.evaluation import evaluate_system
+from modeling.evaluation.runner import evaluate_system
+from modeling.evaluation.tasks import load_tasks, read_tsv_collection
+from modeling.retrieval.encoders import TwoTowerEncoder
 
 logger = logging.getLogger("ablate")
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = REPO.parent / "shared/data/msmarco"
+REPO = Path(__file__).resolve().parents[2]
 TASKS = ("dev600-rerank", "dl19-pool")
 KEYS = ("dev600-rerank/MRR@10", "dl19-pool/nDCG@10")
 MORE_DATA = ("train_pairs", "v2text", "dev_small")
@@ -424,7 +422,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rows", default="all", help="Comma-separated row names, or 'all'.")
     parser.add_argument("--list", action="store_true", help="Print the rows and exit.")
-    parser.add_argument("--data_dir", default=str(DEFAULT_DATA_DIR), help="MS MARCO subsets.")
+    parser.add_argument("--data_dir", default=str(MSMARCO_DIR), help="MS MARCO subsets.")
     parser.add_argument("--work_dir", default="results/ablation", help="Runs, data, results.json.")
     parser.add_argument("--output", default="results/ablation.md", help="Markdown table path.")
     parser.add_argument("--epochs", type=float, default=1.0, help="Epochs of every row's run.")
@@ -465,7 +463,7 @@ def ensure_teacher(train_file: Path, data_dir: Path) -> Path:
 
     from data_prep.msmarco import load_msmarco
     from data_prep.teacher import build_teacher_table, teacher_path
-    from modeling.baselines import MiniLMEncoder
+    from modeling.retrieval.baselines import MiniLMEncoder
 
     path = teacher_path(train_file)
     if not path.exists():

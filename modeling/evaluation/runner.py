@@ -20,12 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from data_prep.eval_tasks import Collection, EvalTask
-
-from .baselines import BM25Retriever
-from .encoders import DenseEncoder, EmbeddingCache
-from .ir_metrics import mean_metrics, ranked_ids
-from .search import exact_search
+from modeling.evaluation.ir_metrics import mean_metrics, ranked_ids
+from modeling.evaluation.tasks import Collection, EvalTask
+from modeling.retrieval.bm25 import BM25Retriever
+from modeling.retrieval.encoders import DenseEncoder, EmbeddingCache
+from modeling.retrieval.search import exact_search
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def evaluate_system(
 
     Args:
         system: ``"bm25"`` or a `DenseEncoder`.
-        tasks: From ``data_prep.eval_tasks.load_tasks``.
+        tasks: From ``modeling.evaluation.tasks.load_tasks``.
         cache: On-disk passage embeddings for encoders with a ``cache_key`` (MiniLM).
         throughput_passages: Size of the speed sample; 0 skips the measurement.
         progress_bar: Show encoding progress.

@@ -20,7 +20,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_card.md"
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "model_card.md"
 TRAINING_ARGS_FILES = ("train_summary.json", "training_args.json")  # the first found is read
 TAGS = ["sentence-similarity", "feature-extraction", "two-tower", "dual-encoder", "glove", "rnn"]
 MS_MARCO_DEV = {"dataset_type": "microsoft/ms_marco", "dataset_split": "validation"}

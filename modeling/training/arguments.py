@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from .configuration_two_tower import TwoTowerConfig
-from .losses import LOSSES
+from modeling.configuration_two_tower import TwoTowerConfig
+from modeling.training.losses import LOSSES
 
 ARCHITECTURE = TwoTowerConfig()  # the architecture defaults, so they are written down once
 # The recipe's lexical part (the config's default stays 0, so older checkpoints load unchanged).

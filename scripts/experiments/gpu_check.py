@@ -4,9 +4,9 @@ Two steps, because the GPU machine may have no internet and not our virtual envi
 
     # 1. Here (the project's venv, PyPI reachable): the data, a GloVe file cut to the words of
     #    the data, and the wheels that a stock CUDA PyTorch image lacks (Python 3.12 by default).
-    python scripts/gpu_check.py prepare .gpu_check
+    python scripts/experiments/gpu_check.py prepare .gpu_check
     # 2. On the GPU machine, with .gpu_check carried along (about 25 MB):
-    python3 scripts/gpu_check.py run .gpu_check
+    python3 scripts/experiments/gpu_check.py run .gpu_check
 
 `run` checks that what training needs imports and, only when it does not, installs the prepared
 wheels into /tmp/gpu_check_site (or runs `pip install -e .` when no wheels were prepared); then it
@@ -32,7 +32,7 @@ import time
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared/data/msmarco/train_pairs.jsonl"
 # What a CUDA PyTorch image may lack, pinned to the versions the project is tested with here.
 WHEELS = ("transformers==5.24.0", "datasets==5.2.0", "dill==0.4.1", "multiprocess==0.70.19")
@@ -48,7 +48,6 @@ logger = logging.getLogger("gpu_check")
 
 def prepare(out: Path, train_file: Path, python_version: str) -> None:
     """Writes the data, a pruned GloVe zip and the wheels into ``out``."""
-    sys.path.insert(0, str(REPO))
     from data_prep.glove import load_glove, prune_vocabulary
     from data_prep.msmarco import load_msmarco
     from modeling import TwoTowerTokenizerFast

@@ -1,22 +1,19 @@
-"""Dense search: encode a corpus into an on-disk index, load it, answer queries with top-k.
+"""On-disk search index: encode a corpus once, load it, answer queries with top-k.
 
 An index is a directory:
 - ``embeddings.npy``: ``(n, d)`` float32 passage vectors in corpus order (memory-mapped on load);
 - ``ids.txt``: the passage ids, one per line, same order;
 - ``texts.jsonl`` + ``text_offsets.npy``: the passage texts, read back by seeking (optional);
 - ``lexical.npz``: for a model with a lexical part (``lexical_buckets``), that part of every
-  passage vector as a sparse matrix (a bag of the passage's words: at most one non-zero per
-  token among thousands of buckets), stored by column, i.e. as one posting list per bucket;
+  passage vector as a sparse matrix stored by column (one posting list per bucket);
   ``embeddings.npy`` then holds the pooled part alone;
 - ``index.json``: the model reference, sizes, and the embedding of a fixed probe passage, so a
   query-time model that differs from the indexing model is refused with a clear error.
 
 `build_index` runs data-parallel under ``accelerate launch``: corpus chunk ``i`` goes to process
 ``i % world_size``; each process writes its chunks, then the main process merges them in corpus
-order. Under plain ``python`` it is one process. `exact_search` is a batched matrix product with
-a running top-k over corpus chunks, so the full score matrix never has to fit in memory; FAISS
-(``pip install faiss-cpu``) is an optional backend. Deliberately left out: approximate indexes
-trained on the data (IVF/PQ) and incremental updates; rebuild the index instead.
+order. Under plain ``python`` it is one process. Deliberately left out: incremental updates;
+rebuild the index instead.
 """
 
 from __future__ import annotations
@@ -32,115 +29,15 @@ import numpy as np
 import torch
 from scipy import sparse
 
-from data_prep.corpus_stream import iter_corpus
-
-from .encoders import DenseEncoder
+from modeling.retrieval.corpus import iter_corpus
+from modeling.retrieval.encoders import DenseEncoder
+from modeling.retrieval.search import exact_search, faiss_search, split_lexical
 
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog near the river bank in 1999."
 PROBE_TOLERANCE = 1e-3  # max abs difference of the probe vector: float noise, not another model
-SCORE_BUDGET = 1 << 25  # score-matrix elements per corpus chunk (128 MB of float32)
-
-
-def split_lexical(vectors: np.ndarray, buckets: int) -> tuple[np.ndarray, sparse.csc_matrix]:
-    """``(n, d + buckets)`` vectors -> their pooled part ``(n, d)`` and lexical part, sparse.
-
-    The lexical part comes back column-major (CSC): one posting list per bucket, so a query
-    reads only the passages that share one of its few buckets."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if not 0 < buckets < vectors.shape[1]:
-        raise ValueError(f"Cannot split {buckets} lexical buckets off {vectors.shape} vectors.")
-    return np.ascontiguousarray(vectors[:, :-buckets]), sparse.csc_matrix(vectors[:, -buckets:])
-
-
-def exact_search(
-    queries: np.ndarray | torch.Tensor,
-    passages: np.ndarray | torch.Tensor,
-    k: int,
-    chunk_size: int | None = None,
-    lexical: sparse.sparray | sparse.spmatrix | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` passages by inner product, computed chunk by chunk over the corpus.
-
-    Args:
-        queries: ``(q, d)`` query vectors (``(q, d + buckets)`` with ``lexical``).
-        passages: ``(n, d)`` passage vectors; a ``np.memmap`` is read one chunk at a time.
-        k: Results per query (capped at ``n``).
-        chunk_size: Passages scored at once; None keeps the ``(q, chunk)`` score matrix near
-            ``SCORE_BUDGET`` elements.
-        lexical: ``(n, buckets)`` sparse lexical parts of the passages (`split_lexical`; CSC
-            is fastest, other formats are converted on each call): the queries' last
-            ``buckets`` columns are scored against it through its posting lists, the rest
-            against ``passages``; the same scores as the full dense vectors.
-
-    Returns:
-        ``(scores, rows)``, both ``(q, k)``: scores descending, ties by ascending row.
-    """
-    q = torch.as_tensor(np.asarray(queries, dtype=np.float32))
-    width = passages.shape[1] + (lexical.shape[1] if lexical is not None else 0)
-    if q.ndim != 2 or passages.ndim != 2 or q.shape[1] != width:
-        raise ValueError(
-            f"Query vectors {tuple(q.shape)} and passage vectors {tuple(passages.shape)} must be "
-            "2-D with the same width: encode both with the model that built the index."
-        )
-    n = passages.shape[0]
-    if lexical is not None:
-        if lexical.shape[0] != n:
-            raise ValueError(f"{lexical.shape[0]} lexical rows for {n} passages.")
-        q_lexical = sparse.csr_matrix(q[:, passages.shape[1] :].numpy())
-        q = q[:, : passages.shape[1]]
-        # (q, buckets) x (buckets, n): each query walks only its buckets' posting lists.
-        shared = (q_lexical @ sparse.csc_matrix(lexical).T).tocsc()  # (q, n), mostly zeros
-    k = min(k, n)
-    if k < 1:
-        raise ValueError(f"k must be >= 1 and the corpus non-empty (k={k}, {n} passages).")
-    chunk_size = chunk_size or max(1024, SCORE_BUDGET // max(1, q.shape[0]))
-    best_scores = torch.empty(q.shape[0], 0)
-    best_rows = torch.empty(q.shape[0], 0, dtype=torch.long)
-    for start in range(0, n, chunk_size):
-        block = torch.from_numpy(np.array(passages[start : start + chunk_size], dtype=np.float32))
-        scores = q @ block.T  # (q, chunk)
-        if lexical is not None:
-            block_shared = shared[:, start : start + chunk_size].toarray()
-            scores += torch.from_numpy(block_shared.astype(np.float32, copy=False))
-        top = torch.topk(scores, min(k, block.shape[0]), dim=1)
-        best_scores = torch.cat([best_scores, top.values], dim=1)  # (q, <= 2k)
-        best_rows = torch.cat([best_rows, top.indices + start], dim=1)
-        best_scores, best_rows = _top_k_ordered(best_scores, best_rows, k)
-    return best_scores.numpy(), best_rows.numpy()
-
-
-def _top_k_ordered(scores: torch.Tensor, rows: torch.Tensor, k: int):
-    # Rows ascending first, then a stable sort by score: equal scores keep the lower row first.
-    by_row = torch.argsort(rows, dim=1, stable=True)
-    scores, rows = scores.gather(1, by_row), rows.gather(1, by_row)
-    by_score = torch.argsort(scores, dim=1, descending=True, stable=True)[:, :k]
-    return scores.gather(1, by_score), rows.gather(1, by_score)
-
-
-def faiss_search(
-    queries: np.ndarray, passages: np.ndarray, k: int, chunk_size: int = 100_000, faiss_index=None
-):
-    """Top-``k`` by inner product with a FAISS flat index (exact; multithreaded).
-
-    Returns:
-        ``(scores, rows, faiss_index)``; pass the index back to reuse it.
-    """
-    try:
-        import faiss
-    except ImportError as err:
-        raise ImportError(
-            "The FAISS backend needs `pip install faiss-cpu` (or -e '.[faiss]'); "
-            "the default --backend exact needs nothing."
-        ) from err
-    if faiss_index is None:
-        faiss_index = faiss.IndexFlatIP(passages.shape[1])
-        for start in range(0, passages.shape[0], chunk_size):
-            faiss_index.add(np.ascontiguousarray(passages[start : start + chunk_size], np.float32))
-    scores, rows = faiss_index.search(np.ascontiguousarray(queries, np.float32), k)
-    return scores, rows, faiss_index
 
 
 @dataclass
@@ -278,7 +175,7 @@ def build_index(
 
     Args:
         encoder: The passage encoder (place it on ``PartialState().device`` for GPUs).
-        corpus: A ``.tsv``/``.jsonl``/``.parquet`` file (see ``data_prep.corpus_stream``).
+        corpus: A ``.tsv``/``.jsonl``/``.parquet`` file (see ``modeling.retrieval.corpus``).
         index_dir: Output directory; an existing index there is replaced.
         chunk_size: Passages read and encoded at a time (bounds memory, unit of sharding).
         store_texts: Keep passage texts so that results can show them.

@@ -76,7 +76,7 @@ class TwoTowerEncoder(DenseEncoder):
         import torch
         from transformers import AutoTokenizer
 
-        from . import TwoTowerModel
+        from modeling import TwoTowerModel
 
         path = str(path)
         if Path(path).exists() and not (Path(path) / "config.json").exists():
@@ -108,32 +108,6 @@ class TwoTowerEncoder(DenseEncoder):
             batch_size=self.batch_size,
             progress_bar=progress_bar,
         ).numpy()
-
-
-def load_encoder(
-    reference: str | Path, batch_size: int | None = None, device: str | None = None
-) -> DenseEncoder:
-    """Resolves a model reference to an encoder.
-
-    Args:
-        reference: A two-tower checkpoint path, ``"minilm"``/``"all-MiniLM-L6-v2"`` or
-            ``"glove-avg"``.
-        batch_size: Texts per forward pass (default: 256 for two-tower, 64 for MiniLM).
-        device: ``"cpu"``, ``"cuda"``, ...; None picks CUDA when available.
-    """
-    from .baselines import GLOVE_AVG_NAMES, MINILM_NAMES, GloveAverageEncoder, MiniLMEncoder
-
-    reference = str(reference)
-    if reference.lower() in MINILM_NAMES:
-        return MiniLMEncoder(batch_size=batch_size or 64, device=device)
-    if reference.lower() in GLOVE_AVG_NAMES:
-        return GloveAverageEncoder()
-    if not Path(reference).exists() and "/" not in reference:
-        raise ValueError(
-            f"Model {reference!r} is neither a checkpoint directory nor one of "
-            f"{sorted(MINILM_NAMES | GLOVE_AVG_NAMES)}; pass e.g. checkpoints/two_tower_final."
-        )
-    return TwoTowerEncoder(reference, batch_size=batch_size or 256, device=device)
 
 
 class EmbeddingCache:

@@ -42,7 +42,7 @@ class System:
 
 class OurSystem(System):
     def __init__(self, vocab, args: argparse.Namespace, rnn_type: str):
-        from . import TwoTowerModel, TwoTowerTokenizerFast
+        from modeling import TwoTowerModel, TwoTowerTokenizerFast
 
         self.name = f"ours-{rnn_type}"
         self.tokenizer = TwoTowerTokenizerFast.from_vocabulary(
@@ -78,9 +78,9 @@ class OurSystem(System):
     def trainer(self, pairs, args, steps):
         import datasets
 
-        from .arguments import TwoTowerTrainingArguments
-        from .collator import TwoTowerCollator
-        from .trainer import TwoTowerTrainer
+        from modeling.training.arguments import TwoTowerTrainingArguments
+        from modeling.training.collator import TwoTowerCollator
+        from modeling.training.trainer import TwoTowerTrainer
 
         rows = [{"query": q, "positives": [p], "negatives": []} for q, p in pairs]
         training_args = TwoTowerTrainingArguments(
@@ -162,7 +162,7 @@ class SentenceTransformerLSTM(System):
 
 class MiniLMSystem(System):
     def __init__(self, args: argparse.Namespace):
-        from .baselines import MiniLMEncoder
+        from modeling.retrieval.baselines import MiniLMEncoder
 
         self.name = "minilm"
         self.encoder = MiniLMEncoder(batch_size=args.encode_batch_size, device="cpu")

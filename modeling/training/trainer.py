@@ -15,52 +15,17 @@ import os
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from transformers import Trainer
 
-from .losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
-from .metrics import in_batch_metrics
+from modeling.training.distributed import (
+    all_gather_variable,
+    gather_positive_mask,
+    gather_with_local_grad,
+)
+from modeling.training.in_batch_metrics import in_batch_metrics
+from modeling.training.losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
 
 METRIC_NAMES = ("recall@1", "recall@5", "gap")
-
-
-def all_gather_variable(tensor: torch.Tensor) -> list[torch.Tensor]:
-    """All-gathers tensors whose sizes differ between processes; one (detached) tensor a rank."""
-    world = dist.get_world_size()
-    shape = torch.tensor(tensor.shape, device=tensor.device)
-    shapes = [torch.zeros_like(shape) for _ in range(world)]
-    dist.all_gather(shapes, shape)
-    largest = torch.stack(shapes).amax(dim=0)
-    padding = [
-        x
-        for dim in reversed(range(tensor.dim()))
-        for x in (0, int(largest[dim] - tensor.shape[dim]))
-    ]
-    padded = F.pad(tensor.detach(), padding)
-    gathered = [torch.empty_like(padded) for _ in range(world)]
-    dist.all_gather(gathered, padded)
-    return [
-        part[tuple(slice(0, int(n)) for n in size)]
-        for part, size in zip(gathered, shapes, strict=True)
-    ]
-
-
-def gather_with_local_grad(tensor: torch.Tensor) -> torch.Tensor:
-    """Concatenates every rank's rows (rank order); only the local rows carry a gradient.
-
-    DDP averages gradients over the W processes while each process's loss covers the whole global
-    batch, so the local rows' gradient is scaled by W (value unchanged) to give the gradient of a
-    single process training on the global batch.
-    """
-    world, rank = dist.get_world_size(), dist.get_rank()
-    parts = all_gather_variable(tensor)
-    parts[rank] = tensor * world - (tensor * (world - 1)).detach()
-    return torch.cat(parts)
-
-
-def gather_positive_mask(positive_mask: torch.Tensor) -> torch.Tensor:
-    """Every rank's ``(B_r, P_r)`` mask -> the global block-diagonal ``(sum B, sum P)`` mask."""
-    return torch.block_diag(*all_gather_variable(positive_mask))
 
 
 class TwoTowerTrainer(Trainer):
@@ -98,7 +63,7 @@ class TwoTowerTrainer(Trainer):
         """Writes this project's model card (config, training summary, results) to output_dir,
         in place of the generic Trainer card, before `push_to_hub` uploads the folder."""
         if self.is_world_process_zero():
-            from .model_card import build_model_card
+            from modeling.hub.model_card import build_model_card
 
             card = build_model_card(self.args.output_dir, repo_id=self.hub_model_id)
             card.save(os.path.join(self.args.output_dir, "README.md"))

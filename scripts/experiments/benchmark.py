@@ -20,8 +20,9 @@ fresh child process: peak RSS while training and while encoding). Timed work is 
 rounds (ours, peer, ours, peer, ...) and the median round is reported, so load from other jobs
 hits every system alike; ratios (ours / peer) are the result, absolute rates depend on the load.
 
-    python scripts/benchmark.py                             # ~5 min on 2 busy cores
-    python scripts/benchmark.py --train_steps 20 --rounds 5 --output results/benchmark.json
+    python scripts/experiments/benchmark.py                             # ~5 min on 2 busy cores
+    python scripts/experiments/benchmark.py --train_steps 20 --rounds 5 \
+        --output results/benchmark.json
 
 Deliberately left out: GPU timings (run the same script on a GPU machine), approximate search.
 """
@@ -39,18 +40,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without install
-
 import numpy as np
 import torch
+from benchmark_systems import OURS, PEER, System, build_system
 
-from modeling.arguments import ARCHITECTURE, RECIPE_BIDIRECTIONAL, RECIPE_LEXICAL_BUCKETS
-from modeling.benchmark_systems import OURS, PEER, System, build_system
+from data_prep import MSMARCO_DIR
 from modeling.configuration_two_tower import POOLINGS
+from modeling.training.arguments import ARCHITECTURE, RECIPE_BIDIRECTIONAL, RECIPE_LEXICAL_BUCKETS
 
 logger = logging.getLogger("benchmark")
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = REPO.parent / "shared/data/msmarco"
+REPO = Path(__file__).resolve().parents[2]
 NOT_RATIOS = {"tokens_per_passage", "tokenize_share"}  # descriptive columns
 PROBE_SETTINGS = (  # what a memory-probe child needs to repeat the parent's workload
     "data_dir", "batch_size", "encode_batch_size", "hidden_size", "query_max_length",
@@ -64,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add = parser.add_argument
-    add("--data_dir", default=str(DEFAULT_DATA_DIR), help="MS MARCO subsets (%(default)s).")
+    add("--data_dir", default=str(MSMARCO_DIR), help="MS MARCO subsets (%(default)s).")
     add("--output", default="results/benchmark.json", help="Results JSON.")
     add("--markdown", default=None, help="Also write the markdown table here.")
     add("--systems", default="ours-gru,ours-lstm,st-lstm,minilm", help="Systems to measure.")
@@ -117,7 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_data(args: argparse.Namespace) -> dict[str, list]:
     """Training pairs (one positive per query), corpus passages and dev600 queries."""
-    from data_prep.eval_tasks import read_tsv_collection
+    from modeling.evaluation.tasks import read_tsv_collection
 
     data_dir = Path(args.data_dir)
     needed = args.batch_size * (args.train_steps + args.warmup_steps) * args.rounds
@@ -227,7 +226,7 @@ def search_latency(
     A lexical part is searched as `SearchIndex` does, stored sparse: synthetic rows get as many
     random buckets as a passage has tokens on average (``tokens``: system name -> mean).
     """
-    from modeling.search import exact_search, split_lexical
+    from modeling.retrieval.search import exact_search, split_lexical
 
     rng = np.random.default_rng(0)
     queries = data["queries"][: args.latency_queries]

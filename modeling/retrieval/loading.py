@@ -1,0 +1,47 @@
+"""`load_encoder`: a model reference (checkpoint path, Hub id or baseline name) -> an encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from modeling.retrieval.baselines import (
+    GLOVE_AVG_NAMES,
+    MINILM_NAMES,
+    GloveAverageEncoder,
+    MiniLMEncoder,
+)
+from modeling.retrieval.encoders import DenseEncoder, TwoTowerEncoder
+
+
+def load_encoder(
+    reference: str | Path,
+    batch_size: int | None = None,
+    device: str | None = None,
+    glove: Callable[[], object] | None = None,
+) -> DenseEncoder:
+    """Resolves a model reference to an encoder.
+
+    Args:
+        reference: A two-tower checkpoint path, ``"minilm"``/``"all-MiniLM-L6-v2"`` or
+            ``"glove-avg"``.
+        batch_size: Texts per forward pass (default: 256 for two-tower, 64 for MiniLM).
+        device: ``"cpu"``, ``"cuda"``, ...; None picks CUDA when available.
+        glove: Called for the GloVe vocabulary when ``reference`` is the GloVe average
+            (e.g. ``data_prep.glove.load_glove``), so other references never load it.
+    """
+    reference = str(reference)
+    if reference.lower() in MINILM_NAMES:
+        return MiniLMEncoder(batch_size=batch_size or 64, device=device)
+    if reference.lower() in GLOVE_AVG_NAMES:
+        if glove is None:
+            raise ValueError(
+                "The GloVe average needs its vocabulary: pass glove=data_prep.glove.load_glove."
+            )
+        return GloveAverageEncoder(glove())
+    if not Path(reference).exists() and "/" not in reference:
+        raise ValueError(
+            f"Model {reference!r} is neither a checkpoint directory nor one of "
+            f"{sorted(MINILM_NAMES | GLOVE_AVG_NAMES)}; pass e.g. checkpoints/two_tower_final."
+        )
+    return TwoTowerEncoder(reference, batch_size=batch_size or 256, device=device)

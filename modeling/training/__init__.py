@@ -1,0 +1,1 @@
+"""Training: arguments and the recipe, collator, losses, in-batch metrics, the Trainer."""
