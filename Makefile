@@ -22,12 +22,12 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The recipe's training table: train pairs + v2-text pairs + dev.small queries outside dev600,
-# each with BM25 negatives mined from corpus.tsv (about a minute).
+# each with BM25 negatives mined from corpus.tsv.
 data/train_recipe.parquet: | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) --output $@
 
-# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe (README: better, but building its vectors
-# of the table's ~67k texts takes 10-12 min with corpus.tsv's MiniLM cache warm, ~30 cold, estimated).
+# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe: opt-in, because encoding every text of
+# the table with MiniLM on a CPU takes far longer than training (RESULTS.md).
 TEACHER ?=
 TEACHER_FILE := data/train_recipe.teacher.parquet
 ifneq ($(TEACHER),)
@@ -41,14 +41,11 @@ $(TEACHER_FILE): data/train_recipe.parquet | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) \
 		--output $< --reuse_table --teacher $(TEACHER)
 
-# Training processes, one per CPU core (accelerate launch on the CPU, gloo); the global batch
-# stays BATCH queries, split across them, with every process's passages as negatives. 2 processes
-# trained 1.6-1.8x faster than one at equal quality here (README). NPROC=1 runs plain python.
+# Training processes, one per CPU core (accelerate launch on the CPU, gloo); the recipe's global
+# batch (modeling/training/recipe.py) is split across them, with every process's passages as
+# negatives. NPROC=1 runs plain python.
 NPROC ?= 2
-# BM25 negatives per query and batch (drawn from the 10 mined); with the lexical part 3 scored
-# -0.001 MRR@10 / -0.023 nDCG@10 against 1, at twice the training time (README).
-NEGATIVES ?= 1
-BATCH ?= 64
+BATCH ?= $(shell $(BIN)/python -c "from modeling.training.recipe import RECIPE; print(RECIPE.global_batch_size)" 2>/dev/null)
 PORT ?= 29500
 ifeq ($(NPROC),1)
 LAUNCH := $(BIN)/python
@@ -57,12 +54,12 @@ LAUNCH := ACCELERATE_USE_CPU=1 $(BIN)/accelerate launch --multi_gpu --num_proces
 	--main_process_port $(PORT)
 endif
 
-# One torch thread per process: on 2 shared cores, 2 threads made training steps ~10x slower.
+# One torch thread per process: more threads than cores slow every step down.
 train: export OMP_NUM_THREADS ?= 1
-# Train (about 2 min on 2 cores), then print the evaluation table next to BM25 and GloVe average.
+# Train the recipe, then print the evaluation table next to BM25 and the GloVe average.
 train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_recipe.parquet) \
 	$(if $(TEACHER),$(TEACHER_FILE))
-	$(LAUNCH) scripts/train.py --train_file $(TRAIN_FILE) --num_negatives $(NEGATIVES) \
+	$(LAUNCH) scripts/train.py --train_file $(TRAIN_FILE) \
 		--per_device_train_batch_size $$(($(BATCH) / $(NPROC))) --output_dir $(OUTPUT_DIR) \
 		$(TRAIN_ARGS)
 	@if [ -d "$(MSMARCO_DIR)" ]; then \

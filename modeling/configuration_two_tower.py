@@ -6,10 +6,16 @@ from transformers import PretrainedConfig
 
 RNN_TYPES = ("gru", "lstm")
 POOLINGS = ("mean", "max", "last", "attention")
+QUERY_MAX_LENGTH = 32  # MS MARCO queries are a handful of words
+PASSAGE_MAX_LENGTH = 64  # nearly all of an MS MARCO passage once stopwords are dropped
 
 
 class TwoTowerConfig(PretrainedConfig):
     """Architecture of `TwoTowerModel`: one word-embedding table feeding two RNN towers.
+
+    The defaults describe checkpoints saved before a field existed (``bidirectional=True``,
+    ``lexical_buckets=0``), so old ``config.json`` files load unchanged. The training recipe
+    (``modeling/training/recipe.py``) sets every field explicitly.
 
     Args:
         vocab_size: Rows of the embedding table (GloVe words + ``<pad>`` + ``<unk>``).
@@ -28,16 +34,13 @@ class TwoTowerConfig(PretrainedConfig):
             ``token_id % lexical_buckets`` (the largest weight where tokens share a bucket);
             that sparse, hashed bag of words is appended to the normalised pooled vector, so
             a query and a passage sharing a word add the product of its two weights to their
-            score. ``<unk>`` and padding get no weight. 0 (a plain dense vector) is the class
-            default, so checkpoints saved before this field load unchanged; the training
-            recipe uses 4096 (`modeling.training.arguments.RECIPE_LEXICAL_BUCKETS`).
+            score. ``<unk>`` and padding get no weight.
         dropout: Dropout on embeddings and between RNN layers (training only).
         normalize: L2-normalise the pooled vectors, so the score is their cosine similarity
             (plus the lexical part's product, if any).
         query_max_length: Tokens kept per query.
-        passage_max_length: Tokens kept per passage. 64 keeps 98% of MS MARCO passages' tokens
-            once stopwords are dropped and trained 1.4x faster than 256 at equal quality; raise
-            it for longer texts or for a tokenizer that keeps stopwords.
+        passage_max_length: Tokens kept per passage; raise it for longer texts or for a
+            tokenizer that keeps stopwords.
         initializer_range: Std of the normal init of the embedding rows not set from GloVe.
     """
 
@@ -59,8 +62,8 @@ class TwoTowerConfig(PretrainedConfig):
         lexical_buckets: int = 0,
         dropout: float = 0.0,
         normalize: bool = True,
-        query_max_length: int = 32,
-        passage_max_length: int = 64,
+        query_max_length: int = QUERY_MAX_LENGTH,
+        passage_max_length: int = PASSAGE_MAX_LENGTH,
         initializer_range: float = 0.02,
         **kwargs,
     ):

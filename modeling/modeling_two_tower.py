@@ -147,28 +147,24 @@ class RNNTower(nn.Module):
         """Training: the packed RNN's states on real tokens, computed on the padded batch.
 
         On CPU the backward pass of a packed RNN refills the whole packed gradient at every time
-        step (quadratic in the longest text; 60% of a training step here), so training runs each
-        direction of each layer as one padded call instead: the forward direction reads the
-        padding only after a text's last token, and the reverse direction reads every text
-        reversed in place (padding stays at the end). Same weights, same states (to float error).
+        step (quadratic in the longest text), so training runs each direction of each layer as
+        one padded call instead: the forward direction reads the padding only after a text's
+        last token, and the reverse direction reads every text reversed in place (padding stays
+        at the end). Same weights, same states (to float error).
         """
         batch, steps = embeds.shape[:2]
         positions = torch.arange(steps, device=embeds.device).expand(batch, steps)
         lengths = lengths.to(embeds.device)
         real = positions < lengths[:, None]
         reverse = torch.where(real, lengths[:, None] - 1 - positions, positions)  # (B, T)
-        weights = self.rnn._flat_weights
-        per_direction = len(weights) // (self.rnn.num_layers * self.num_directions)
         x = embeds
         for layer in range(self.rnn.num_layers):
             if layer:
                 x = F.dropout(x, self.rnn.dropout, self.training)  # as nn.GRU/LSTM between layers
             outputs = []
             for direction in range(self.num_directions):
-                first = (layer * self.num_directions + direction) * per_direction
-                w = weights[first : first + per_direction]
                 inputs = _reorder(x, reverse) if direction else x
-                out = self._one_direction(inputs, w)  # (B, T, H)
+                out = self._one_direction(inputs, layer, direction)  # (B, T, H)
                 outputs.append(_reorder(out, reverse) if direction else out)
             x = torch.cat(outputs, dim=-1)  # (B, T, dirs * H)
         hidden = self.rnn.hidden_size
@@ -178,7 +174,19 @@ class RNNTower(nn.Module):
             last.append(x[:, 0, hidden:])  # reverse: its final state sits at position 0
         return x, torch.cat(last, dim=-1)
 
-    def _one_direction(self, inputs: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+    def _one_direction(self, inputs: torch.Tensor, layer: int, direction: int) -> torch.Tensor:
+        """One direction of one layer of ``self.rnn`` over a padded batch: ``(B, T, H)`` states.
+
+        Relies on two private torch details (torch 2.x): ``nn.GRU``/``nn.LSTM._flat_weights``
+        lists each layer's directions in order, each as ``w_ih, w_hh[, b_ih, b_hh]``; and
+        ``torch._VF.gru``/``lstm(input, hx, params, has_biases, num_layers, dropout, train,
+        bidirectional, batch_first)`` is the kernel ``nn.GRU``/``nn.LSTM`` call. If either
+        changes, the padded == packed test (states and gradients) fails.
+        """
+        weights = self.rnn._flat_weights
+        per_direction = len(weights) // (self.rnn.num_layers * self.num_directions)
+        first = (layer * self.num_directions + direction) * per_direction
+        weights = weights[first : first + per_direction]
         h0 = inputs.new_zeros(1, inputs.size(0), self.rnn.hidden_size)
         args = (weights, self.rnn.bias, 1, 0.0, self.training, False, True)
         if isinstance(self.rnn, nn.LSTM):
@@ -331,7 +339,7 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             starts = tqdm(starts, desc="Encoding", unit="batch")
         for start in starts:
             rows = order[start : start + batch_size]
-            # Padded by hand: tokenizer.pad cost ~15% of the RNN's time here.
+            # Padded by hand: tokenizer.pad is slow next to the RNN.
             input_ids = pad_sequence(
                 [torch.tensor(ids[i], dtype=torch.long) for i in rows],
                 batch_first=True,

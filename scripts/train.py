@@ -10,6 +10,7 @@ are saved in --output_dir itself, a complete checkpoint for `from_pretrained`.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -101,22 +102,32 @@ def main() -> None:
         model.num_parameters(),
     )
 
-    # 5. Train, measuring held-out in-batch metrics before and after
+    # 5. Train, measuring held-out in-batch metrics before and after. The untrained model is
+    #    measured on its own Trainer over a copy: a Trainer that evaluates before it trains
+    #    would skip wrapping the model for distributed training.
+    collator = TwoTowerCollator(
+        tokenizer,
+        data_args.max_positives,
+        data_args.num_negatives,
+        seed=args.seed,
+        teacher=TeacherVectors(data_args.teacher_file) if data_args.teacher_file else None,
+    )
+    eval_dataset = datasets.Dataset(eval_table)
+    before = TwoTowerTrainer(
+        model=copy.deepcopy(model),
+        args=args,
+        eval_dataset=eval_dataset,
+        data_collator=collator,
+        processing_class=tokenizer,
+    ).evaluate(metric_key_prefix="untrained")
     trainer = TwoTowerTrainer(
         model=model,
         args=args,
         train_dataset=datasets.Dataset(train_table),
-        eval_dataset=datasets.Dataset(eval_table),
-        data_collator=TwoTowerCollator(
-            tokenizer,
-            data_args.max_positives,
-            data_args.num_negatives,
-            seed=args.seed,
-            teacher=TeacherVectors(data_args.teacher_file) if data_args.teacher_file else None,
-        ),
+        eval_dataset=eval_dataset,
+        data_collator=collator,
         processing_class=tokenizer,
     )
-    before = trainer.evaluate(metric_key_prefix="untrained")
     result = trainer.train(resume_from_checkpoint=_resume_path(args))
     after = trainer.evaluate()
 

@@ -1,7 +1,7 @@
 """Command-line arguments of training: data, model and trainer settings, parsed by HfArgumentParser.
 
-Architecture defaults are read from `TwoTowerConfig`, their one home; trainer defaults are chosen
-for a CPU run of a few minutes on the real MS MARCO training pairs.
+Every default that belongs to the training recipe is read from `modeling.training.recipe.RECIPE`,
+its one home; the rest keep `TrainingArguments`' defaults or say why they differ.
 """
 
 from __future__ import annotations
@@ -10,17 +10,9 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from modeling.configuration_two_tower import TwoTowerConfig
+from modeling.configuration_two_tower import POOLINGS, RNN_TYPES
 from modeling.training.losses import LOSSES
-
-ARCHITECTURE = TwoTowerConfig()  # the architecture defaults, so they are written down once
-# The recipe's lexical part (the config's default stays 0, so older checkpoints load unchanged).
-# Ablation, 1 epoch, dev600-rerank MRR@10 / DL19 nDCG@10: 4096 buckets 0.430 / 0.459 and 1024
-# 0.427 / 0.439 (means of three seeds); none 0.375 / 0.379 (seed 42).
-RECIPE_LEXICAL_BUCKETS = 4096
-# One direction: with the lexical part it matched two (0.435 / 0.454 against 0.426 / 0.457 over
-# six runs each) and trains 2x faster; without it, it lost 0.016 / 0.010 (one seed).
-RECIPE_BIDIRECTIONAL = False
+from modeling.training.recipe import RECIPE
 
 
 @dataclass
@@ -55,7 +47,8 @@ class DataArguments:
         default=None, metadata={"help": "Positives per query in a batch; default all."}
     )
     num_negatives: int = field(
-        default=0, metadata={"help": "Hard negatives per query from the data's negatives column."}
+        default=RECIPE.num_negatives,
+        metadata={"help": "Hard negatives per query from the data's negatives column."},
     )
     teacher_file: str | None = field(
         default=None,
@@ -89,48 +82,46 @@ class ModelArguments:
         default=20_000, metadata={"help": "Pruning: always keep the N most frequent GloVe words."}
     )
     drop_stopwords: bool = field(
-        default=True,  # ablation: 1.8x faster training at equal quality
+        default=RECIPE.drop_stopwords,
         metadata={
-            "help": "Tokenizer: drop English stopwords and punctuation (~48%% fewer tokens to "
-            "encode), as BM25 and sentence-transformers' WhitespaceTokenizer do."
+            "help": "Tokenizer: drop English stopwords and punctuation (about half the tokens "
+            "to encode), as BM25 and sentence-transformers' WhitespaceTokenizer do."
         },
     )
-    rnn_type: str = field(default=ARCHITECTURE.rnn_type, metadata={"help": "gru or lstm."})
+    rnn_type: str = field(default=RECIPE.rnn_type, metadata={"help": f"One of {RNN_TYPES}."})
     hidden_size: int = field(
-        default=ARCHITECTURE.hidden_size, metadata={"help": "RNN units per direction."}
+        default=RECIPE.hidden_size, metadata={"help": "RNN units per direction."}
     )
     num_layers: int = field(
-        default=ARCHITECTURE.num_layers, metadata={"help": "Stacked RNN layers per tower."}
+        default=RECIPE.num_layers, metadata={"help": "Stacked RNN layers per tower."}
     )
     bidirectional: bool = field(
-        default=RECIPE_BIDIRECTIONAL, metadata={"help": "Bidirectional RNNs."}
+        default=RECIPE.bidirectional, metadata={"help": "Bidirectional RNNs."}
     )
-    pooling: str = field(
-        default=ARCHITECTURE.pooling, metadata={"help": "mean, max, last or attention."}
-    )
+    pooling: str = field(default=RECIPE.pooling, metadata={"help": f"One of {POOLINGS}."})
     output_dim: int = field(
-        default=ARCHITECTURE.output_dim,
+        default=RECIPE.output_dim,
         metadata={"help": "Linear projection size after pooling; 0 = none."},
     )
     lexical_buckets: int = field(
-        default=RECIPE_LEXICAL_BUCKETS,
+        default=RECIPE.lexical_buckets,
         metadata={
             "help": "Width of the learned, hashed bag-of-words part of each vector (term "
             "weights from the RNN states); 0 = dense pooled vector only."
         },
     )
     dropout: float = field(
-        default=ARCHITECTURE.dropout,
+        default=RECIPE.dropout,
         metadata={"help": "Dropout on embeddings and between RNN layers."},
     )
     freeze_embeddings: bool = field(
-        default=ARCHITECTURE.freeze_embeddings, metadata={"help": "Keep the GloVe vectors fixed."}
+        default=RECIPE.freeze_embeddings, metadata={"help": "Keep the GloVe vectors fixed."}
     )
     query_max_length: int = field(
-        default=ARCHITECTURE.query_max_length, metadata={"help": "Tokens kept per query."}
+        default=RECIPE.query_max_length, metadata={"help": "Tokens kept per query."}
     )
     passage_max_length: int = field(
-        default=ARCHITECTURE.passage_max_length, metadata={"help": "Tokens kept per passage."}
+        default=RECIPE.passage_max_length, metadata={"help": "Tokens kept per passage."}
     )
 
     def config_kwargs(self) -> dict:
@@ -153,11 +144,13 @@ class TwoTowerTrainingArguments(TrainingArguments):
         metadata={"help": "Where checkpoints go; the final model is saved in this folder itself."},
     )
     loss: str = field(
-        default="infonce",  # ablation: +0.03 dev600 MRR@10, +0.05 DL19 nDCG@10 over triplet
+        default=RECIPE.loss,
         metadata={"help": f"One of {LOSSES}: InfoNCE or the seed's triplet loss."},
     )
     margin: float = field(default=0.2, metadata={"help": "Triplet loss: cosine margin."})
-    temperature: float = field(default=0.05, metadata={"help": "InfoNCE: softmax temperature."})
+    temperature: float = field(
+        default=RECIPE.temperature, metadata={"help": "InfoNCE: softmax temperature."}
+    )
     distill_weight: float = field(
         default=1.0,
         metadata={"help": "With --teacher_file: weight of the distillation loss added to --loss."},
@@ -178,19 +171,24 @@ class TwoTowerTrainingArguments(TrainingArguments):
     )
     # Defaults that suit this model (the rest keep TrainingArguments' defaults):
     per_device_train_batch_size: int = field(
-        default=64, metadata={"help": "Queries per batch and process."}
+        default=RECIPE.global_batch_size,
+        metadata={
+            "help": "Queries per batch and process (the recipe's global batch is split across "
+            "processes by `make train`)."
+        },
     )
     per_device_eval_batch_size: int = field(
         default=64, metadata={"help": "Queries per eval batch (the in-batch candidates)."}
     )
     learning_rate: float = field(
-        default=8e-3,  # ablation, 1 epoch: 1e-3 0.283, 2e-3 0.302, 4e-3 0.321, 8e-3 0.351 MRR@10
+        default=RECIPE.learning_rate,
         metadata={"help": "AdamW learning rate, decayed linearly to 0."},
     )
     num_train_epochs: float = field(
-        default=1.0,  # ablation, 4096 buckets: 3 epochs (3 negatives) -0.004 MRR@10, -0.041 nDCG@10
+        default=RECIPE.num_train_epochs,
         metadata={"help": "Passes over the training queries."},
     )
+    seed: int = field(default=RECIPE.seed, metadata={"help": "Seed of weights, order and draws."})
     logging_steps: float = field(default=25, metadata={"help": "Log the train loss every N steps."})
     save_steps: float = field(
         default=200, metadata={"help": "Checkpoint every N steps (resumable)."}

@@ -41,23 +41,11 @@ class TwoTowerTrainer(Trainer):
     loss_is_scaled_for_ga = False  # a mean over the batch: the Trainer divides it by the GA steps
 
     def train(self, *args, **kwargs):
-        self._undo_eval_only_preparation()
         self._train_pairs = torch.zeros((), dtype=torch.long, device=self.args.device)
         result = super().train(*args, **kwargs)
         pairs = self.accelerator.reduce(self._train_pairs, reduction="sum").item()
         result.metrics["train_pairs_per_second"] = round(pairs / result.metrics["train_runtime"], 2)
         return result
-
-    def _undo_eval_only_preparation(self) -> None:
-        """An ``evaluate()`` before ``train()`` prepares the bare model for evaluation and marks
-        it ``_is_accelerate_prepared``; ``train()`` then skips the DDP wrapping and every process
-        trains alone on its own gradients (transformers 5.24, accelerate 1.15). Drop the mark."""
-        model = self.model
-        if self.model_wrapped is model and getattr(model, "_is_accelerate_prepared", False):
-            model = self.accelerator.unwrap_model(model, keep_fp32_wrapper=False)  # own forward
-            del model._is_accelerate_prepared
-            self.accelerator._models = [m for m in self.accelerator._models if m is not model]
-            self.model = self.model_wrapped = model
 
     def create_model_card(self, *args, **kwargs) -> None:
         """Writes this project's model card (config, training summary, results) to output_dir,

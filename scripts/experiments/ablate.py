@@ -477,7 +477,8 @@ def ensure_teacher(train_file: Path, data_dir: Path) -> Path:
 
 def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespace) -> dict:
     """Runs train.py for one row; returns its train_summary.json."""
-    settings = ["--learning_rate", str(row.learning_rate)]
+    settings = ["--num_negatives", "0"]  # rows that draw negatives say so in their flags
+    settings += ["--learning_rate", str(row.learning_rate)]
     settings += ["--passage_max_length", str(row.passage_max_length)]
     settings += ["--pooling", row.pooling, "--lexical_buckets", str(row.lexical_buckets)]
     settings += ["--bidirectional", str(row.bidirectional).lower()]

@@ -46,7 +46,7 @@ from benchmark_systems import OURS, PEER, System, build_system
 
 from data_prep import MSMARCO_DIR
 from modeling.configuration_two_tower import POOLINGS
-from modeling.training.arguments import ARCHITECTURE, RECIPE_BIDIRECTIONAL, RECIPE_LEXICAL_BUCKETS
+from modeling.training.recipe import RECIPE
 
 logger = logging.getLogger("benchmark")
 REPO = Path(__file__).resolve().parents[2]
@@ -67,33 +67,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--output", default="results/benchmark.json", help="Results JSON.")
     add("--markdown", default=None, help="Also write the markdown table here.")
     add("--systems", default="ours-gru,ours-lstm,st-lstm,minilm", help="Systems to measure.")
-    add("--batch_size", type=int, default=64, help="Training pairs per step (all systems).")
+    add(
+        "--batch_size",
+        type=int,
+        default=RECIPE.global_batch_size,
+        help="Training pairs per step (all systems; default: the recipe's global batch).",
+    )
     add("--encode_batch_size", type=int, default=128, help="Texts per encoding batch (all).")
-    add("--hidden_size", type=int, default=128, help="RNN units per direction (RNN systems).")
-    add("--query_max_length", type=int, default=32, help="Query tokens kept (ours).")
+    add(
+        "--hidden_size",
+        type=int,
+        default=RECIPE.hidden_size,
+        help="RNN units per direction (RNN systems; default: the recipe's).",
+    )
+    add(
+        "--query_max_length",
+        type=int,
+        default=RECIPE.query_max_length,
+        help="Query tokens kept (ours; default: the recipe's).",
+    )
     add(
         "--passage_max_length",
         type=int,
-        default=ARCHITECTURE.passage_max_length,
+        default=RECIPE.passage_max_length,
         help="Passage tokens kept (all systems; default: the recipe's, %(default)s).",
     )
     add("--keep_stopwords", action="store_true", help="Ours: keep stopwords and punctuation.")
     add(
         "--pooling",
-        default=ARCHITECTURE.pooling,
+        default=RECIPE.pooling,
         choices=POOLINGS,
         help="Ours: token pooling (default: the recipe's, %(default)s).",
     )
     add(
         "--lexical_buckets",
         type=int,
-        default=RECIPE_LEXICAL_BUCKETS,
+        default=RECIPE.lexical_buckets,
         help="Ours: sparse lexical part width (default: the recipe's, %(default)s; 0: none).",
     )
     add(
         "--bidirectional",
         choices=("true", "false"),
-        default=str(RECIPE_BIDIRECTIONAL).lower(),
+        default=str(RECIPE.bidirectional).lower(),
         help="Ours: read both ways (hidden_size units each) or one (default: the recipe's).",
     )
     add("--train_steps", type=int, default=4, help="Timed training steps per round.")
@@ -159,7 +174,6 @@ def training_rounds(systems: list[System], data, args) -> dict[str, list[float]]
     """Pairs/s per system and round (interleaved), counting the steps after warm-up."""
     rates: dict[str, list[float]] = {s.name: [] for s in systems}
     per_round = args.batch_size * (args.train_steps + args.warmup_steps)
-    trainers = {}
     for number in range(args.rounds):
         pairs = data["pairs"][number * per_round : (number + 1) * per_round]
         for system in systems:
@@ -167,7 +181,6 @@ def training_rounds(systems: list[System], data, args) -> dict[str, list[float]]
             trainer = system.trainer(pairs, args, args.train_steps + args.warmup_steps)
             trainer.add_callback(clock.callback)
             trainer.train()
-            trainers[system.name] = trainer
             seconds = clock.ends[-1] - clock.ends[args.warmup_steps]
             rates[system.name].append(args.batch_size * args.train_steps / seconds)
             logger.info("round %d %s: %.1f pairs/s", number, system.name, rates[system.name][-1])

@@ -84,8 +84,8 @@ class OurSystem(System):
 
         rows = [{"query": q, "positives": [p], "negatives": []} for q, p in pairs]
         training_args = TwoTowerTrainingArguments(
-            output_dir=f"/tmp/benchmark-{self.name}", loss="infonce", temperature=0.05,
-            max_steps=steps, per_device_train_batch_size=args.batch_size, learning_rate=1e-3,
+            output_dir=f"/tmp/benchmark-{self.name}", max_steps=steps,
+            per_device_train_batch_size=args.batch_size, learning_rate=1e-3,
             save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
             wandb="disabled", use_cpu=True, dataloader_drop_last=True,
         )  # fmt: skip
