@@ -26,8 +26,8 @@ $(VENV)/.installed: pyproject.toml
 data/train_recipe.parquet: | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) --output $@
 
-# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe (README: better, but building its vectors
-# of the table's ~67k texts takes 10-12 min with corpus.tsv's MiniLM cache warm, ~30 cold, estimated).
+# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe. Opt-in: the teacher vectors of every text
+# of the table are built once first, which takes far longer than training (longest with a cold cache).
 TEACHER ?=
 TEACHER_FILE := data/train_recipe.teacher.parquet
 ifneq ($(TEACHER),)
@@ -42,11 +42,11 @@ $(TEACHER_FILE): data/train_recipe.parquet | setup
 		--output $< --reuse_table --teacher $(TEACHER)
 
 # Training processes, one per CPU core (accelerate launch on the CPU, gloo); the global batch
-# stays BATCH queries, split across them, with every process's passages as negatives. 2 processes
-# trained 1.6-1.8x faster than one at equal quality here (README). NPROC=1 runs plain python.
+# stays BATCH queries, split across them, with every process's passages as negatives, so more
+# processes train faster at equal quality. NPROC=1 runs plain python.
 NPROC ?= 2
-# BM25 negatives per query and batch (drawn from the 10 mined); with the lexical part 3 scored
-# -0.001 MRR@10 / -0.023 nDCG@10 against 1, at twice the training time (README).
+# BM25 negatives per query and batch (drawn from the 10 mined); with the lexical part, more than
+# one did not score higher and doubled the training time.
 NEGATIVES ?= 1
 BATCH ?= 64
 PORT ?= 29500
