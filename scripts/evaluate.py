@@ -1,6 +1,6 @@
 """Evaluates two-tower checkpoints next to BM25, a GloVe average and all-MiniLM-L6-v2.
 
-Tasks (real MS MARCO subsets, see ../shared/data/msmarco/README.md):
+Tasks (real MS MARCO subsets, read from --data_dir):
   dev600-rerank    540 dev.small queries rank their own 20 BM25 candidates     MRR@10
   dev600-retrieve  the same queries retrieve from corpus.tsv (38,877 passages)  MRR@10, R@100
   dl19-pool        43 TREC DL 2019 queries rank the 14,581-passage pool        nDCG@10 (graded)

@@ -12,7 +12,7 @@ refused before anything is sent.
 
 The token comes from HF_TOKEN, else from HF_TOKEN=... in a .env file (--env_file), else from a
 saved `hf auth login`; it is never logged. HF_ENDPOINT points the client at another Hub, such as
-the local test server of tests/hub_server.py.
+the local test server of tests/support/hub_server.py.
 """
 
 from __future__ import annotations

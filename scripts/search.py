@@ -99,7 +99,7 @@ def run_build(args: argparse.Namespace) -> None:
         store_texts=not args.no_texts,
     )
     if state.num_processes > 1:
-        # gloo may abort at interpreter exit after a clean run (OFFLINE_STACK.md): exit hard.
+        # gloo may abort at interpreter exit after a clean run: exit hard.
         import torch.distributed as dist
 
         dist.destroy_process_group()

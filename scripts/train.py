@@ -166,7 +166,7 @@ def main() -> None:
 
         wandb.finish()
         wandb.teardown()
-    if dist.is_initialized():  # gloo can abort at interpreter exit; end cleanly (OFFLINE_STACK.md)
+    if dist.is_initialized():  # gloo can abort at interpreter exit; end cleanly
         dist.barrier()
         dist.destroy_process_group()
         logging.shutdown()

@@ -148,7 +148,7 @@ def load_data(args: argparse.Namespace) -> dict[str, list]:
     return {"pairs": pairs, "corpus": corpus.texts, "queries": queries}
 
 
-# 2. Measurements (the systems: modeling/benchmark_systems.py) ---------------------------
+# 2. Measurements (the systems: benchmark_systems.py) ---------------------------------------------
 
 
 class StepClock:

@@ -1,4 +1,4 @@
-"""The systems that scripts/benchmark.py measures side by side, behind one small interface.
+"""The systems that benchmark.py (next to this file) measures side by side, behind one interface.
 
 - ``ours-gru`` / ``ours-lstm``: `TwoTowerModel` trained by `TwoTowerTrainer` (InfoNCE, t=0.05);
 - ``st-lstm``: sentence-transformers ``WordEmbeddings`` (same GloVe) + bidirectional ``LSTM`` +
