@@ -28,7 +28,7 @@ from huggingface_hub import ModelCard
 
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORDS = ["the", "a", "cat", "dog", "sat", "on", "mat", "what", "is", "where", "?"]
 WORDS += ["<pad>", "<unk>"]  # 13 rows, as TwoTowerModel.from_glove expects them last
 QUERIES = ["what is the cat", "where is a dog ?", "the mat", "zebra crossing"]  # zebra: <unk>
