@@ -4,16 +4,7 @@ import json
 
 import pytest
 
-from data_prep.training_sets import evaluation_queries, load_training_table, strip_title
-
-
-def test_strip_title_removes_only_certain_titles():
-    assert strip_title("- Adjective preventive") == "Adjective preventive"
-    titled = "W. Bradford, Governor http://en.wikipedia.org/wiki/W_Bradford W. Bradford (c.1590"
-    assert strip_title(titled) == "W. Bradford (c.1590"
-    assert strip_title("Physician Salary Active-duty physicians") == (
-        "Physician Salary Active-duty physicians"
-    )
+from data_prep.training_sets import evaluation_queries, load_training_table
 
 
 def test_training_table_never_holds_an_evaluation_query(msmarco_dir):

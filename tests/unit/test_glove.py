@@ -1,4 +1,5 @@
-"""GloVe loading: <pad>/<unk> rows, text and zip files, malformed input, pruning."""
+"""GloVe loading on small written files: <pad>/<unk> rows, text and zip files, malformed input,
+pruning (the real 400k vocabulary: tests/integration/test_glove_vocabulary.py)."""
 
 import zipfile
 
@@ -8,14 +9,6 @@ import pytest
 from data_prep.glove import load_glove, prune_vocabulary
 
 TEXT = "the 0.5 1.0 -1.0\ncat 1.5 0.0 2.0\nsat -1.0 2.0 0.0\n"
-
-
-def test_real_glove_has_pad_and_unk_rows(glove):
-    assert len(glove.words) == 400_002 and glove.vectors.shape == (400_002, 50)
-    assert glove.words[-2:] == ["<pad>", "<unk>"]
-    assert np.all(glove.vectors[glove.pad_id] == 0)
-    np.testing.assert_allclose(glove.vectors[glove.unk_id], glove.vectors[:-2].mean(0), atol=1e-6)
-    assert glove.words[0] == "the"
 
 
 def test_text_and_zip_files_load_the_same(tmp_path):

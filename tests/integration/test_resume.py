@@ -18,7 +18,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MAX_STEPS, SAVE_STEPS, KILL_AT = 24, 12, 15  # 10 steps an epoch: the kill lands in epoch 2
 
 # Runs scripts/train.py with every training step's batch recorded (step before the update, and a

@@ -57,13 +57,6 @@ def test_save_and_auto_reload_round_trip(tok, tmp_path):
     assert (again.query_max_length, again.passage_max_length) == (3, 5)
 
 
-def test_real_glove_vocabulary(glove, glove_tokenizer):
-    ids = glove_tokenizer("The cat")["input_ids"]
-    assert ids == [glove.words.index("the"), glove.words.index("cat")]
-    assert glove_tokenizer.pad_token_id == glove.pad_id == 400_000
-    assert glove_tokenizer.unk_token_id == glove.unk_id == 400_001
-
-
 def test_drop_stopwords_keeps_content_and_question_words(tmp_path):
     tok = TwoTowerTokenizerFast.from_vocabulary(["<pad>", "<unk>"], drop_stopwords=True)
     text = "What's the U.S. rate, isn't it -- 3.5% of the a-team? Don't!"

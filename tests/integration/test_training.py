@@ -1,5 +1,6 @@
-"""Training on real MS MARCO pairs: the collator, one real Trainer step, and the script end to end,
-with the checkpoint reloaded through remote code in a process that never imports the project."""
+"""scripts/train.py end to end on real MS MARCO pairs, with the checkpoint reloaded through remote
+code in a process that never imports the project (the collator and one real Trainer step on a
+tiny vocabulary: tests/unit/test_collator.py, tests/unit/test_trainer_step.py)."""
 
 import json
 import os
@@ -8,52 +9,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-import datasets
 import pytest
 import torch
 
-from data_prep.msmarco import load_msmarco
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
-from modeling.training.arguments import TwoTowerTrainingArguments
-from modeling.training.collator import TwoTowerCollator
-from modeling.training.trainer import TwoTowerTrainer
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def test_collator_deduplicates_passages_and_aligns_labels():
-    tok = TwoTowerTokenizerFast.from_vocabulary(["a", "b", "c", "d", "<pad>", "<unk>"])
-    rows = [
-        {"query": "a", "positives": ["b", "c"], "negatives": ["d"]},
-        {"query": "b", "positives": ["c"], "negatives": []},
-    ]
-    batch = TwoTowerCollator(tok, num_negatives=1)(rows)
-    # Columns: "b", "c" (shared by both queries), "d" (a hard negative of query 0).
-    assert batch["positive_mask"].tolist() == [[True, True, False], [False, True, False]]
-    assert batch["passage_input_ids"][:, 0].tolist() == [1, 2, 3]
-    assert batch["query_input_ids"].shape == (2, 1)
-    capped = TwoTowerCollator(tok, max_positives=1, seed=3)(rows)
-    assert capped["positive_mask"].sum(dim=1).tolist() == [1, 1]
-
-
-def test_one_real_trainer_step_changes_the_weights(msmarco_dir, glove, glove_tokenizer, tmp_path):
-    table = load_msmarco(msmarco_dir / "train_pairs.jsonl").slice(0, 16)
-    model = TwoTowerModel.from_glove(torch.from_numpy(glove.vectors), hidden_size=8)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    args = TwoTowerTrainingArguments(
-        output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=8, save_strategy="no",
-        disable_tqdm=True, learning_rate=0.01,
-    )  # fmt: skip
-    trainer = TwoTowerTrainer(
-        model=model, args=args, train_dataset=datasets.Dataset(table),
-        data_collator=TwoTowerCollator(glove_tokenizer), processing_class=glove_tokenizer,
-    )  # fmt: skip
-    result = trainer.train()
-    assert result.global_step == 1 and result.training_loss > 0
-    after = model.state_dict()
-    changed = {k for k in before if not torch.equal(before[k], after[k])}
-    assert "query_tower.rnn.weight_ih_l0" in changed and "passage_tower.rnn.weight_hh_l0" in changed
-    assert "embeddings.weight" not in changed  # frozen GloVe by default
+REPO = Path(__file__).resolve().parents[2]
 
 
 LOAD_ELSEWHERE = textwrap.dedent(

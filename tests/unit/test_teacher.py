@@ -9,10 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 from script_loader import load_script
+from tiny import tiny_texts, write_tiny_corpus
 
 import data_prep.teacher
 import modeling.retrieval.baselines
-from data_prep.msmarco import load_msmarco, save_canonical, to_canonical
+from data_prep.msmarco import save_canonical, to_canonical
 from data_prep.teacher import TeacherVectors, build_teacher_table, table_texts, teacher_path
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 from modeling.retrieval.encoders import EmbeddingCache, SymmetricEncoder
@@ -39,8 +40,14 @@ class CountingEncoder(SymmetricEncoder):
 
 
 @pytest.fixture
-def table(msmarco_dir):
-    return load_msmarco(msmarco_dir / "train_pairs.jsonl").slice(0, 12)
+def table():
+    """12 queries of the tiny vocabulary's words, one or two positives each."""
+    queries, passages = tiny_texts(12, seed=3), tiny_texts(15, seed=4)
+    pairs = [{"query_id": i, "query": q, "pid": 100 + i, "passage": passages[i]}
+             for i, q in enumerate(queries)]  # fmt: skip
+    pairs += [{"query_id": i, "query": queries[i], "pid": 200 + i, "passage": passages[12 + i]}
+              for i in range(3)]  # fmt: skip
+    return to_canonical(pairs, "tiny pairs")
 
 
 def test_teacher_table_covers_every_text_and_reuses_the_cache(table, tmp_path):
@@ -83,11 +90,11 @@ def test_collator_teacher_vectors_follow_the_passage_columns():
     assert batch["teacher_passage_embeds"][:, 0].tolist() == [1, 2, 3]  # columns "b", "c", "d"
 
 
-def test_trainer_adds_the_weighted_distillation_loss(table, glove, glove_tokenizer, tmp_path):
+def test_trainer_adds_the_weighted_distillation_loss(table, tiny_vocab, tiny_tokenizer, tmp_path):
     pq.write_table(build_teacher_table(table, CountingEncoder()), tmp_path / "t.parquet")
-    collate = TwoTowerCollator(glove_tokenizer, teacher=TeacherVectors(tmp_path / "t.parquet"))
+    collate = TwoTowerCollator(tiny_tokenizer, teacher=TeacherVectors(tmp_path / "t.parquet"))
     batch = collate(table.to_pylist()[:8])
-    model = TwoTowerModel.from_glove(torch.from_numpy(glove.vectors), hidden_size=8)
+    model = TwoTowerModel.from_glove(torch.from_numpy(tiny_vocab.vectors), hidden_size=7)
     args = TwoTowerTrainingArguments(
         output_dir=str(tmp_path), distill_weight=0.5, teacher_temperature=0.1, report_to="none"
     )
@@ -110,9 +117,12 @@ def test_trainer_adds_the_weighted_distillation_loss(table, glove, glove_tokeniz
 
 
 def test_build_training_set_reuse_table_adds_teacher_vectors_without_rebuilding(
-    msmarco_dir, tmp_path, monkeypatch
+    tmp_path, monkeypatch
 ):
     script = load_script("build_training_set")
+    data_dir = tmp_path / "data"  # the script reads corpus.tsv for the teacher's extra passages
+    data_dir.mkdir()
+    write_tiny_corpus(data_dir / "corpus.tsv", count=5)
     output = tmp_path / "table.parquet"
     table = to_canonical(
         [{"query_id": 1, "query": "what is a cat", "passage": "A cat is a small animal."}], "t"
@@ -132,7 +142,7 @@ def test_build_training_set_reuse_table_adds_teacher_vectors_without_rebuilding(
     monkeypatch.setattr(script, "load_training_table", no_rebuild)
     monkeypatch.setattr(data_prep.teacher, "build_teacher_table", fake_teacher)
     monkeypatch.setattr(modeling.retrieval.baselines, "MiniLMEncoder", lambda: None)
-    script.main(["--data_dir", str(msmarco_dir), "--output", str(output), "--reuse_table",
+    script.main(["--data_dir", str(data_dir), "--output", str(output), "--reuse_table",
                  "--teacher", "minilm"])  # fmt: skip
     assert output.read_bytes() == written
     assert teacher_inputs[0].column("query").to_pylist() == ["what is a cat"]
@@ -145,13 +155,11 @@ def test_build_training_set_reuse_table_adds_teacher_vectors_without_rebuilding(
     [(["--teacher", "minilm"], "does not exist"), ([], "pass --teacher minilm")],
 )
 def test_build_training_set_reuse_table_refuses_what_it_cannot_reuse(
-    msmarco_dir, tmp_path, capsys, flags, message
+    tmp_path, capsys, flags, message
 ):
     script = load_script("build_training_set")
     output = tmp_path / "missing.parquet"
     with pytest.raises(SystemExit):
-        script.main(
-            ["--data_dir", str(msmarco_dir), "--output", str(output), "--reuse_table", *flags]
-        )
+        script.main(["--data_dir", str(tmp_path), "--output", str(output), "--reuse_table", *flags])
     assert message in capsys.readouterr().err
     assert not output.exists()  # nothing was built behind the user's back

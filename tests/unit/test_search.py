@@ -1,63 +1,39 @@
-"""Search: chunked exact search, corpus streaming, index save/load, model checks, 2 processes."""
+"""Search: chunked exact search, corpus streaming, index save/load, model checks, the script; on a
+13-word vocabulary (2 processes over real passages: tests/integration/test_search_launch.py)."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from script_loader import load_script
+from tiny import save_tiny_checkpoint, write_tiny_corpus
 
+from data_prep.glove import GloveVocabulary
 from modeling.retrieval.corpus import iter_corpus
 from modeling.retrieval.index import SearchIndex, build_index, search
 from modeling.retrieval.search import exact_search, faiss_search, split_lexical
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
-
-def save_tiny_checkpoint(glove, path: Path, seed: int = 0, lexical_buckets: int = 0) -> Path:
-    """An untrained two-tower model over the 5,000 most frequent GloVe words; odd sizes."""
-    from data_prep.glove import prune_vocabulary
-    from modeling import TwoTowerModel, TwoTowerTokenizerFast
-
-    vocab, _ = prune_vocabulary(glove, [], keep_top=5000)
-    torch.manual_seed(seed)
-    model = TwoTowerModel.from_glove(
-        torch.from_numpy(vocab.vectors),
-        hidden_size=7,
-        passage_max_length=64,
-        lexical_buckets=lexical_buckets,
-    )
-    model.save_pretrained(path)
-    TwoTowerTokenizerFast.from_vocabulary(vocab.words).save_pretrained(path)
-    return path
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("tiny_model"))
 
 
 @pytest.fixture(scope="module")
-def tiny_model_dir(glove, tmp_path_factory):
-    return save_tiny_checkpoint(glove, tmp_path_factory.mktemp("tiny_model"))
+def tiny_lexical_model_dir(tmp_path_factory):
+    """The tiny model with a 97-bucket lexical part."""
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("tiny_lexical"), lexical_buckets=97)
 
 
 @pytest.fixture(scope="module")
-def tiny_lexical_model_dir(glove, tmp_path_factory):
-    """The tiny model with a 97-bucket lexical part (its words collide: 5,000 ids)."""
-    return save_tiny_checkpoint(glove, tmp_path_factory.mktemp("tiny_lexical"), lexical_buckets=97)
-
-
-@pytest.fixture(scope="module")
-def small_corpus(msmarco_dir, tmp_path_factory) -> Path:
-    """The first 120 real passages of corpus.tsv."""
-    path = tmp_path_factory.mktemp("corpus") / "corpus.tsv"
-    with open(msmarco_dir / "corpus.tsv", encoding="utf-8") as handle:
-        path.write_text("".join(next(handle) for _ in range(120)), encoding="utf-8")
-    return path
+def small_corpus(tmp_path_factory) -> Path:
+    """120 passages of the tiny vocabulary's words, some with unknown words."""
+    return write_tiny_corpus(tmp_path_factory.mktemp("corpus") / "corpus.tsv", count=120)
 
 
 def brute_force(queries, passages, k):
@@ -177,16 +153,19 @@ def test_index_save_load_round_trip(
         assert query_hits[0].text == texts[rows[0]]
 
 
-def test_glove_average_index_finds_a_passage_from_its_own_text(glove, glove_tokenizer, tmp_path):
+def test_glove_average_index_finds_the_passage_sharing_the_query_words(tmp_path):
     from modeling.retrieval.baselines import GloveAverageEncoder
 
+    # One-hot word vectors: a score is the overlap of the query's and the passage's words.
+    words = ["the", "flea", "life", "concrete", "blood", "heart", "atrium", "<pad>", "<unk>"]
+    vocab = GloveVocabulary(words, np.eye(len(words), 11, dtype=np.float32))
     corpus = tmp_path / "c.jsonl"
     passages = {"a": "The flea life cycle takes weeks.", "b": "Concrete floors cost money.",
                 "c": "Blood enters the right atrium of the heart."}  # fmt: skip
     corpus.write_text(
         "".join(json.dumps({"pid": p, "text": t}) + "\n" for p, t in passages.items())
     )
-    encoder = GloveAverageEncoder(glove, glove_tokenizer)
+    encoder = GloveAverageEncoder(vocab)
     build_index(encoder, corpus, tmp_path / "index", progress_bar=False)
     index = SearchIndex(tmp_path / "index")
     (hits,) = search(index, encoder, ["which heart chamber does blood enter"], k=3)
@@ -194,7 +173,7 @@ def test_glove_average_index_finds_a_passage_from_its_own_text(glove, glove_toke
     assert hits[0].score > hits[1].score >= hits[2].score
 
 
-def test_mismatched_index_and_model_are_refused(glove, tiny_model_dir, small_corpus, tmp_path):
+def test_mismatched_index_and_model_are_refused(tiny_vocab, tiny_model_dir, small_corpus, tmp_path):
     from modeling.retrieval.baselines import GloveAverageEncoder
     from modeling.retrieval.encoders import TwoTowerEncoder
 
@@ -202,11 +181,11 @@ def test_mismatched_index_and_model_are_refused(glove, tiny_model_dir, small_cor
         TwoTowerEncoder(tiny_model_dir), small_corpus, tmp_path / "index", progress_bar=False
     )
     index = SearchIndex(tmp_path / "index")
-    other = TwoTowerEncoder(save_tiny_checkpoint(glove, tmp_path / "other", seed=1))
+    other = TwoTowerEncoder(save_tiny_checkpoint(tmp_path / "other", seed=1))
     with pytest.raises(ValueError, match="was built with .*rebuild the index"):
         search(index, other, ["a query"])
-    with pytest.raises(ValueError, match="14-dimensional .* 50-dimensional"):
-        index.check_encoder(GloveAverageEncoder(glove))
+    with pytest.raises(ValueError, match="14-dimensional .* 7-dimensional"):
+        index.check_encoder(GloveAverageEncoder(tiny_vocab))
     with pytest.raises(ValueError, match="not an index"):
         SearchIndex(tmp_path)
 
@@ -229,34 +208,3 @@ def test_search_script_builds_and_answers_from_arguments_and_stdin(
     out = capsys.readouterr().out
     assert "# first query" in out and "# second query" in out
     assert len([row for row in out.splitlines() if row.startswith("  1  ")]) == 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_two_process_encode_equals_one_process(tiny_lexical_model_dir, small_corpus, tmp_path):
-    """`accelerate launch` with 2 CPU processes: shards merge into the 1-process index."""
-    tiny_model_dir = tiny_lexical_model_dir  # both parts of the vectors go through the merge
-    launcher = Path(sys.executable).with_name("accelerate")
-    # 120 passages in chunks of 25: 5 chunks, so the two shards are uneven (3 and 2).
-    common = ["--model", str(tiny_model_dir), "--corpus", str(small_corpus), "--chunk_size", "25",
-              "--device", "cpu"]  # fmt: skip
-    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    launched = subprocess.run(
-        [str(launcher), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
-         str(free_port()), str(REPO_ROOT / "scripts/search.py"), "build", *common,
-         "--index_dir", str(tmp_path / "two")],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert launched.returncode == 0, launched.stderr[-3000:]
-    load_script("search").main(["build", *common, "--index_dir", str(tmp_path / "one")])
-    one, two = SearchIndex(tmp_path / "one"), SearchIndex(tmp_path / "two")
-    assert two.meta["num_processes"] == 2 and one.meta["num_processes"] == 1
-    assert two.ids == one.ids and two.meta["chunks"] == 5
-    np.testing.assert_allclose(two.embeddings, one.embeddings, atol=1e-6)
-    np.testing.assert_allclose(two.lexical.toarray(), one.lexical.toarray(), atol=1e-6)
-    assert [two.text(i) for i in (0, 60, 119)] == [one.text(i) for i in (0, 60, 119)]
