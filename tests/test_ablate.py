@@ -65,3 +65,32 @@ def test_rows_pin_the_settings_they_were_measured_with(
     # One direction only where a row says so (the recipe's default since the fourth round).
     assert model_args.bidirectional is not name.endswith("unidirectional")
     assert model_args.drop_stopwords is not row.keep_stopwords
+
+
+def test_every_python_row_equals_its_toml_row(ablate, monkeypatch, tmp_path):
+    """The move to ablation_rows.toml: each row parses to the same train.py arguments and data."""
+    import ablation_rows
+
+    table = ablation_rows.load()
+    parser = HfArgumentParser((DataArguments, ModelArguments, TwoTowerTrainingArguments))
+    assert [row.name for row in ablate.ROWS] == [name for name in table.rows if name != "recipe"]
+    monkeypatch.setattr(ablate, "ensure_teacher", lambda *_: tmp_path / "teacher.parquet")
+    for row in ablate.ROWS:
+        old = [vars(args) for args in train_args_of(ablate, row, monkeypatch, tmp_path)]
+        data = table.data(row.name)
+        command = [
+            "--train_file", str(tmp_path / "train.parquet"), "--output_dir", str(tmp_path),
+            "--seed", "42", "--save_strategy", "no", "--disable_tqdm", "true",
+            "--wandb", "disabled", "--logging_steps", "50", "--report_to", "none",
+            *(["--teacher_file", str(tmp_path / "teacher.parquet")] if data["teacher"] else []),
+            *table.train_args(row.name),
+        ]  # fmt: skip
+        new = [vars(args) for args in parser.parse_args_into_dataclasses(command)]
+        for args in (*old, *new):
+            args.pop("distributed_state", None)  # an object per parse, equal by identity only
+        assert new == old, row.name
+        assert data == {
+            "sources": list(row.sources),
+            "mined_negatives": 10 if row.mined_negatives else 0,  # mine_bm25_negatives' keep
+            "teacher": row.teacher,
+        }, row.name
