@@ -96,8 +96,8 @@ def load(path: str | Path = ROWS_FILE) -> AblationRows:
     """Reads and checks a rows file.
 
     Raises:
-        ValueError: a row misses a name or help, has an unknown field, repeats a name or names an
-            unknown parent.
+        ValueError: a row misses a name or help, has an unknown field or a list as a train flag,
+            repeats a name or names an unknown parent.
     """
     text = Path(path).read_text()
     raw = tomllib.loads(text)
@@ -114,6 +114,9 @@ def load(path: str | Path = ROWS_FILE) -> AblationRows:
             raise ValueError(
                 f"{path}: row {entry['name']}: data takes {DATA_FIELDS}, not {bad_data}."
             )
+        lists = [key for key, value in entry.get("train", {}).items() if isinstance(value, list)]
+        if lists:
+            raise ValueError(f"{path}: row {entry['name']}: train flags take one value: {lists}.")
         if entry["name"] in rows:
             raise ValueError(f"{path}: two rows are named {entry['name']!r}; rename one.")
         rows[entry["name"]] = Row(**entry)

@@ -83,6 +83,7 @@ def test_rows_inherit_their_parents_settings_and_override_them(tiny):
         (lambda text: text.replace('name = "a"', 'name = "a"\nparent = "c"'), "name each other"),
         (lambda text: text.replace("[rows.data]\nteacher", "[rows.data]\nteachers"), "data takes"),
         (lambda text: text.replace('help = "never run"', 'hepl = "never run"'), "needs a name"),
+        (lambda text: text.replace('pooling = "mean"', 'pooling = ["mean"]'), "take one value"),
     ],
 )
 def test_bad_rows_files_fail_on_load_with_the_reason(tiny, change, message):
