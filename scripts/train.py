@@ -138,6 +138,7 @@ def main() -> None:
         "model": vars(model_args),
         "training": {name: getattr(args, name) for name in SUMMARY_ARGS},
         "train": dict(result.metrics),
+        "train_queries": train_table.num_rows,
         "untrained": before,
         "eval": after,
         "world_size": args.world_size,

@@ -1,14 +1,16 @@
-"""scripts/ablate.py: every row reruns with the settings it was measured with, whatever train.py's
-defaults have become since (learning rate, passage length, epochs, pooling, lexical part moved)."""
+"""scripts/experiments/ablate.py: every row reruns with the settings it was measured with, whatever
+train.py's defaults have become since (learning rate, passage length, epochs, pooling, lexical part
+moved); the rows are scripts/experiments/ablation_rows.toml."""
 
-import argparse
-import json
+import dataclasses
 
+import ablation_rows
 import pytest
 from script_loader import load_script
 from transformers import HfArgumentParser
 
 from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
+from modeling.training.recipe import RECIPE
 
 
 @pytest.fixture(scope="module")
@@ -16,24 +18,16 @@ def ablate():
     return load_script("experiments/ablate")
 
 
-def train_args_of(ablate, row, monkeypatch, tmp_path):
-    """The dataclasses train.py would parse from the command ablate.py runs for ``row``."""
-    commands = []
+@pytest.fixture(scope="module")
+def table():
+    return ablation_rows.load()
 
-    def fake_run(command, **kwargs):
-        commands.append(command)
-        (tmp_path / "train_summary.json").write_text(json.dumps({"train": {}}))
 
-    monkeypatch.setattr(ablate.subprocess, "run", fake_run)
-    options = argparse.Namespace(epochs=1.0, seed=42, threads=None, extra_args="", data_dir=".")
-    ablate.train_row(row, tmp_path / "train.parquet", tmp_path, options)
+def train_args_of(ablate, table, name, tmp_path):
+    """The dataclasses train.py would parse from the command ablate.py runs for row ``name``."""
+    command = ablate.train_command(table, name, tmp_path / "train.parquet", tmp_path, seed=42)
     parser = HfArgumentParser((DataArguments, ModelArguments, TwoTowerTrainingArguments))
-    return parser.parse_args_into_dataclasses(commands[0][2:])
-
-
-def test_row_names_are_unique(ablate):
-    names = [row.name for row in ablate.ROWS]
-    assert len(names) == len(set(names))
+    return parser.parse_args_into_dataclasses(command[2:])
 
 
 @pytest.mark.parametrize(
@@ -51,11 +45,10 @@ def test_row_names_are_unique(ablate):
     ],
 )
 def test_rows_pin_the_settings_they_were_measured_with(
-    ablate, monkeypatch, tmp_path, name, learning_rate, passage_max_length, epochs, negatives,
-    pooling, lexical,
+    ablate, table, tmp_path, name, learning_rate, passage_max_length, epochs, negatives, pooling,
+    lexical,
 ):  # fmt: skip
-    row = next(row for row in ablate.ROWS if row.name == name)
-    data_args, model_args, args = train_args_of(ablate, row, monkeypatch, tmp_path)
+    data_args, model_args, args = train_args_of(ablate, table, name, tmp_path)
     assert args.learning_rate == learning_rate
     assert model_args.passage_max_length == passage_max_length
     assert args.num_train_epochs == epochs
@@ -64,4 +57,26 @@ def test_rows_pin_the_settings_they_were_measured_with(
     assert model_args.lexical_buckets == lexical
     # One direction only where a row says so (the recipe's default since the fourth round).
     assert model_args.bidirectional is not name.endswith("unidirectional")
-    assert model_args.drop_stopwords is not row.keep_stopwords
+    # Stopwords were kept before the `stopwords` rows.
+    assert model_args.drop_stopwords is (name not in ("len128", "pool-max"))
+
+
+def test_every_measured_row_pins_every_recipe_setting(table):
+    """Only `recipe` follows the defaults; any other row would silently change with them."""
+    recipe_flags = {field.name for field in dataclasses.fields(RECIPE)} - {
+        "seed",  # the runner's --seed
+        "global_batch_size",  # per process: the row pins per_device_train_batch_size
+    }
+    for name in table.rows:
+        if name == "recipe":
+            continue
+        pinned = table.train_flags(name)
+        assert recipe_flags | {"per_device_train_batch_size"} <= set(pinned), name
+        assert {"sources", "mined_negatives", "teacher"} <= set(table.data(name)), name
+
+
+def test_distillation_rows_pass_their_teacher_vectors(ablate, table, tmp_path):
+    data_args, *_ = train_args_of(ablate, table, "distill-w3", tmp_path)
+    assert data_args.teacher_file == str(tmp_path / "train.teacher.parquet")
+    data_args, *_ = train_args_of(ablate, table, "stopwords", tmp_path)
+    assert data_args.teacher_file is None
