@@ -4,6 +4,7 @@ its ``encode_query`` / ``encode_document`` are the model's own two towers, lengt
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,18 @@ def test_loading_without_trust_remote_code_is_refused_with_the_fix(checkpoint):
     folder, _, _ = checkpoint
     with pytest.raises(ValueError, match="trust_remote_code=True"):
         SentenceTransformer(str(folder))
+
+
+def test_push_script_sends_the_module_and_refuses_a_folder_missing_it(checkpoint, tmp_path):
+    from script_loader import load_script
+
+    checkpoint_files = load_script("push_to_hub").checkpoint_files
+    folder, _, _ = checkpoint
+    names = {"modules.json", "config_sentence_transformers.json"}
+    names.add("sentence_transformer_two_tower.py")
+    assert names <= set(checkpoint_files(folder))
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    (broken / "sentence_transformer_two_tower.py").unlink()
+    with pytest.raises(ValueError, match=r"sentence_transformer_two_tower\.py \(remote code"):
+        checkpoint_files(broken)
