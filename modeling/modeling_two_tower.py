@@ -5,13 +5,19 @@ states into one vector, optionally projects it, and L2-normalises it; with ``lex
 it appends a hashed bag of the text's words, weighted by term weights read from the same token
 states. ``scores = query_embeds @ passage_embeds.T`` are then cosine similarities plus, for
 each word the two texts share, the product of its two term weights.
+`TwoTowerModel.save_pretrained` also writes the files that load the folder as a
+``SentenceTransformer`` (``sentence_transformer_two_tower.py`` is copied from next to this file).
 Deliberately left out: the training loss (``losses.py``, applied by the trainer), so that this
 file and its two siblings are all a checkpoint needs for ``trust_remote_code``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +28,27 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .configuration_two_tower import TwoTowerConfig
+
+logger = logging.getLogger(__name__)
+
+# sentence-transformers loads a checkpoint through this sibling file (its only module), with the
+# dot product as the score: a vector with a lexical part is not unit length.
+SENTENCE_TRANSFORMERS_FILE = "sentence_transformer_two_tower.py"
+SENTENCE_TRANSFORMERS_MODULES = [
+    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformer_two_tower.TwoTowerModule"}
+]
+SENTENCE_TRANSFORMERS_CONFIG = {
+    "model_type": "SentenceTransformer",
+    "prompts": {"query": "", "document": ""},  # no prompt text: the task picks the tower
+    "default_prompt_name": None,
+    "similarity_fn_name": "dot",
+    "requirements": {
+        "sentence-transformers": {
+            "specifier": ">=6.0",
+            "reason": "the two-tower module reads the query/document task in preprocess",
+        }
+    },
+}
 
 
 @dataclass
@@ -258,6 +285,25 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         model.embeddings.weight.requires_grad_(not model.config.freeze_embeddings)
         return model
 
+    def save_pretrained(self, save_directory, *args, push_to_hub: bool = False, **kwargs):
+        """Saves as transformers does, plus what makes the folder a sentence-transformers model:
+        ``modules.json``, ``config_sentence_transformers.json`` and the module's source file.
+
+        With ``push_to_hub=True`` the folder is pushed once complete (transformers' own push
+        would upload only the files its save wrote).
+        """
+        hub = {}
+        if push_to_hub:
+            hub["repo_id"] = kwargs.pop("repo_id", Path(save_directory).name)
+            hub.update({k: kwargs.pop(k) for k in ("commit_message", "create_pr") if k in kwargs})
+            hub.update({k: kwargs[k] for k in ("token",) if k in kwargs})
+        super().save_pretrained(save_directory, *args, **kwargs)
+        if not self.should_save_on_this_rank(kwargs.get("is_main_process", True)):
+            return
+        _save_sentence_transformers_files(Path(save_directory))
+        if push_to_hub:
+            self.push_to_hub(**hub)
+
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings
 
@@ -351,6 +397,23 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             out[rows] = vectors.float().cpu()
         self.train(was_training)
         return out
+
+
+def _save_sentence_transformers_files(folder: Path) -> None:
+    source = Path(__file__).with_name(SENTENCE_TRANSFORMERS_FILE)
+    if not source.is_file():  # e.g. code loaded from a repo that predates the module
+        message = "%s was saved without sentence-transformers files: no %s next to %s. Copy it "
+        message += (
+            "there, so that SentenceTransformer(..., trust_remote_code=True) loads the folder."
+        )
+        logger.warning(message, folder, SENTENCE_TRANSFORMERS_FILE, Path(__file__).name)
+        return
+    shutil.copy(source, folder / SENTENCE_TRANSFORMERS_FILE)
+    for name, content in (
+        ("modules.json", SENTENCE_TRANSFORMERS_MODULES),
+        ("config_sentence_transformers.json", SENTENCE_TRANSFORMERS_CONFIG),
+    ):
+        (folder / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
 
 
 def _mask_or_ones(mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:

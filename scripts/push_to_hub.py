@@ -28,8 +28,10 @@ from dotenv import dotenv_values
 from huggingface_hub import CommitOperationAdd, HfApi
 
 logger = logging.getLogger("push_to_hub")
-# Pushed when present: tokenizer extras, and the tokenizer's source (it loads without remote code).
+# Pushed when present: tokenizer extras, the tokenizer's source (it loads without remote code),
+# and the files that make the repo load as a SentenceTransformer (modules.json's code is required).
 OPTIONAL_FILES = ("special_tokens_map.json", "added_tokens.json", "tokenization_two_tower.py")
+OPTIONAL_FILES += ("modules.json", "config_sentence_transformers.json")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,8 +81,8 @@ def checkpoint_files(checkpoint_dir: str | Path) -> dict[str, Path]:
 
     Complete means: config.json with an ``auto_map`` for AutoModel, the weights
     (model.safetensors, or an index and all its shards), tokenizer.json and
-    tokenizer_config.json, and every code file that an ``auto_map`` names or that those files
-    import relatively (what ``trust_remote_code`` will download and run).
+    tokenizer_config.json, and every code file that an ``auto_map`` or ``modules.json`` names or
+    that those files import relatively (what ``trust_remote_code`` will download and run).
 
     Raises:
         ValueError: Naming every missing file and what it is for.
@@ -93,7 +95,7 @@ def checkpoint_files(checkpoint_dir: str | Path) -> dict[str, Path]:
     files = {name: folder / name for name in required if (folder / name).is_file()}
     missing = {name: role for name, role in required.items() if name not in files}
     files.update(_weights(folder, missing))
-    code = _auto_map_modules(folder, missing)
+    code = _auto_map_modules(folder, missing) | _sentence_transformers_modules(folder)
     while code:  # the code files, and the sibling modules they import
         name = code.pop()
         if name in files or name in missing:
@@ -142,6 +144,18 @@ def _auto_map_modules(folder: Path, missing: dict[str, str]) -> set[str]:
                 if ref:  # "module.Class", or "repo--module.Class" for code in another repo
                     modules.add(ref.split("--")[-1].rsplit(".", 1)[0] + ".py")
     return modules
+
+
+def _sentence_transformers_modules(folder: Path) -> set[str]:
+    """Python files of the custom modules ``modules.json`` names (none without the file)."""
+    if not (folder / "modules.json").is_file():
+        return set()
+    refs = [module["type"] for module in json.loads((folder / "modules.json").read_text())]
+    return {
+        ref.rsplit(".", 1)[0] + ".py"
+        for ref in refs
+        if not ref.startswith("sentence_transformers.")
+    }
 
 
 def read_token(env_file: str | Path) -> str | None:

@@ -22,7 +22,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "model_card.md"
 TRAINING_ARGS_FILES = ("train_summary.json", "training_args.json")  # the first found is read
-TAGS = ["sentence-similarity", "feature-extraction", "two-tower", "dual-encoder", "glove", "rnn"]
+TAGS = ["sentence-similarity", "feature-extraction", "sentence-transformers", "two-tower"]
+TAGS += ["dual-encoder", "glove", "rnn"]
 MS_MARCO_DEV = {"dataset_type": "microsoft/ms_marco", "dataset_split": "validation"}
 # What the task keys of scripts/evaluate.py measure: model-index fields and a line of text.
 TASKS = {

@@ -156,10 +156,13 @@ def test_pushed_checkpoint_loads_in_a_fresh_process_with_identical_embeddings(tr
         ".gitattributes": False,
         "README.md": False,
         "config.json": False,
+        "config_sentence_transformers.json": False,  # SentenceTransformer(repo) loads it too
         "configuration_two_tower.py": False,
         "eval_results.json": False,
         "model.safetensors": True,  # weights through LFS
         "modeling_two_tower.py": False,
+        "modules.json": False,
+        "sentence_transformer_two_tower.py": False,
         "tokenization_two_tower.py": False,
         "tokenizer.json": False,
         "tokenizer_config.json": False,
@@ -293,6 +296,8 @@ def test_train_script_push_to_hub_uploads_weights_and_code(hub, tmp_path):
     files = state["commits"][state["refs"]["main"]]["files"]
     expected = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
     expected |= {"configuration_two_tower.py", "modeling_two_tower.py", "tokenization_two_tower.py"}
+    expected |= {"modules.json", "config_sentence_transformers.json"}  # SentenceTransformer(repo)
+    expected |= {"sentence_transformer_two_tower.py"}
     assert expected <= set(files)
     assert files["model.safetensors"]["lfs"]
     config = json.loads(hub.storage.blob(files["config.json"]["sha256"]).read_text())
