@@ -9,24 +9,9 @@ import re
 
 import pytest
 from script_loader import load_script
-from test_term_weights import tiny
+from tiny_two_tower import tiny, tiny_index
 
 from modeling.demo.highlight import WeightedText, text_html, weigh_texts
-
-PASSAGES = [
-    "Fleas jump high, and fleas bite dogs.",
-    "Cats bite & dogs <jump>.",
-    "Flea eggs hatch in days.",
-    "What dogs eat in days of rain.",
-    "High cats, high dogs.",
-    "Eggs hatch; fleas jump in days.",
-    "Dogs bite cats what.",
-    "Nothing known here.",
-    "Cats jump high in days.",
-    "Fleas, fleas, fleas.",
-    "Dogs eggs cats bite.",
-    "What hatch high.",
-]
 
 
 def strip_tags(markup: str) -> str:
@@ -56,19 +41,8 @@ def test_weigh_texts_reads_the_model_weights_at_the_words():
 
 
 @pytest.fixture(scope="module")
-def tiny_index(tmp_path_factory):
-    from modeling.retrieval.encoders import TwoTowerEncoder
-    from modeling.retrieval.index import build_index
-
-    root = tmp_path_factory.mktemp("demo")
-    model, tokenizer = tiny()
-    model.save_pretrained(root / "model")
-    tokenizer.save_pretrained(root / "model")
-    corpus = root / "corpus.tsv"
-    corpus.write_text("".join(f"p{i}\t{text}\n" for i, text in enumerate(PASSAGES)))
-    encoder = TwoTowerEncoder(root / "model")
-    build_index(encoder, corpus, root / "index", progress_bar=False)
-    return root / "index"
+def index_dir(tmp_path_factory):
+    return tiny_index(tmp_path_factory.mktemp("demo"))
 
 
 def ranked(markup: str) -> list[tuple[str, float]]:
@@ -76,12 +50,12 @@ def ranked(markup: str) -> list[tuple[str, float]]:
     return [(pid, float(score)) for pid, score in re.findall(pattern, markup)]
 
 
-def test_page_answers_as_search_script_does(tiny_index, capsys):
+def test_page_answers_as_search_script_does(index_dir, capsys):
     from gradio_client import Client
 
     from modeling.demo.app import DemoSearcher, build_app
 
-    searcher = DemoSearcher(tiny_index, top_k=10)
+    searcher = DemoSearcher(index_dir, top_k=10)
     app = build_app(searcher)
     app.launch(prevent_thread_lock=True, quiet=True)
     try:
@@ -92,7 +66,7 @@ def test_page_answers_as_search_script_does(tiny_index, capsys):
         app.close()
 
     load_script("search").main(
-        ["query", "--index_dir", str(tiny_index), "--query", query, "--format", "jsonl"]
+        ["query", "--index_dir", str(index_dir), "--query", query, "--format", "jsonl"]
     )
     expected = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["hits"]
     assert [pid for pid, _ in ranked(ours)] == [hit["pid"] for hit in expected]
@@ -116,18 +90,8 @@ def test_page_answers_as_search_script_does(tiny_index, capsys):
 
 def test_index_without_lexical_model_or_texts_is_refused(tmp_path):
     from modeling.demo.app import DemoSearcher
-    from modeling.retrieval.encoders import TwoTowerEncoder
-    from modeling.retrieval.index import build_index
 
-    model, tokenizer = tiny(lexical_buckets=0)
-    model.save_pretrained(tmp_path / "model")
-    tokenizer.save_pretrained(tmp_path / "model")
-    corpus = tmp_path / "corpus.tsv"
-    corpus.write_text("p0\tfleas jump\np1\tdogs bite\n")
-    encoder = TwoTowerEncoder(tmp_path / "model")
-    build_index(encoder, corpus, tmp_path / "plain", progress_bar=False)
     with pytest.raises(ValueError, match="no lexical part"):
-        DemoSearcher(tmp_path / "plain")
-    build_index(encoder, corpus, tmp_path / "no_texts", store_texts=False, progress_bar=False)
+        DemoSearcher(tiny_index(tmp_path / "plain", lexical_buckets=0))
     with pytest.raises(ValueError, match="no passage texts"):
-        DemoSearcher(tmp_path / "no_texts")
+        DemoSearcher(tiny_index(tmp_path / "no_texts", store_texts=False))

@@ -4,25 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from modeling import TwoTowerModel, TwoTowerTokenizerFast
-
-WORDS = ["fleas", "jump", "high", "dogs", "cats", "bite", "eggs", "hatch", "in", "days", "what"]
-
-
-def tiny(lexical_buckets: int = 5, seed: int = 0):
-    """11 words + <pad> + <unk>, dimension 6, hidden size 7; 5 buckets make words collide."""
-    torch.manual_seed(seed)
-    vectors = torch.randn(len(WORDS) + 2, 6)
-    model = TwoTowerModel.from_glove(
-        vectors, hidden_size=7, lexical_buckets=lexical_buckets, bidirectional=True
-    )
-    if lexical_buckets:
-        for tower in (model.query_tower, model.passage_tower):
-            torch.nn.init.normal_(tower.lexical.scorer)  # untrained scorers are 0: vary them
-    model.eval()
-    tokenizer = TwoTowerTokenizerFast.from_vocabulary([*WORDS, "<pad>", "<unk>"])
-    return model, tokenizer
+from tiny_two_tower import tiny
 
 
 @pytest.mark.parametrize("side", ["query", "passage"])
