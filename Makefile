@@ -10,7 +10,7 @@ TRAIN_FILE ?= data/train_recipe.parquet
 OUTPUT_DIR ?= checkpoints/two_tower_final
 TRAIN_ARGS ?=
 
-.PHONY: setup train test lint
+.PHONY: setup train test lint demo
 setup: $(VENV)/.installed
 
 # torch==2.13.0 first: it is a CPU build on local disk here; an unpinned install may pull CUDA (GBs).
@@ -69,6 +69,16 @@ train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_r
 		$(BIN)/python scripts/evaluate.py --model $(OUTPUT_DIR) --data_dir $(MSMARCO_DIR) \
 			--baselines bm25,glove-avg --hybrid --output $(OUTPUT_DIR)/eval_results.json; \
 	else echo "No $(MSMARCO_DIR): evaluation skipped (set MSMARCO_DIR to the MS MARCO subsets)."; fi
+
+# A local page (http://127.0.0.1:7860): our top 10 next to BM25's over corpus.tsv, words shaded
+# by the model's term weights. Needs a trained OUTPUT_DIR; the index is built once (~2 min).
+INDEX_DIR ?= indexes/corpus
+$(INDEX_DIR)/index.json: | setup
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/search.py build --model $(OUTPUT_DIR) \
+		--corpus $(MSMARCO_DIR)/corpus.tsv --index_dir $(INDEX_DIR)
+
+demo: setup $(INDEX_DIR)/index.json
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/demo.py --index_dir $(INDEX_DIR)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -105,7 +105,9 @@ def build_app(searcher: DemoSearcher):
             f"### Two-tower retriever vs BM25 over {len(searcher.texts):,} passages\n"
             "Words are shaded by the term weight our model gave them (darker: more weight); "
             "query words are underlined. A word shared by query and passage adds the product "
-            "of its two weights to our score."
+            "of its two weights to our score. Words past the model's "
+            f"{searcher.encoder.tokenizer.passage_max_length}-token limit stay plain: it never "
+            "read them."
         )
         with gr.Row():
             query = gr.Textbox(label="Query", placeholder="what is a flea", scale=4)
