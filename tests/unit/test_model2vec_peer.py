@@ -1,0 +1,68 @@
+"""`Model2VecEncoder`: the static model2vec peer, loaded from a directory (a tiny one here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer, models, pre_tokenizers
+
+from modeling.retrieval import baselines
+from modeling.retrieval.baselines import Model2VecEncoder
+from modeling.retrieval.loading import load_encoder
+
+WORDS = ["[UNK]", "fleas", "jump", "high", "dogs", "bite", "eggs", "hatch"]
+
+
+@pytest.fixture(scope="module")
+def static_dir(tmp_path_factory):
+    """A model2vec directory: 8 tokens x 5 dims, written by model2vec itself."""
+    from model2vec import StaticModel
+
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    vectors = np.random.default_rng(0).standard_normal((len(WORDS), 5)).astype(np.float32)
+    path = tmp_path_factory.mktemp("static")
+    StaticModel(vectors, tokenizer, normalize=True).save_pretrained(path)
+    return path, vectors
+
+
+def test_vectors_are_the_normalised_mean_of_token_rows(static_dir):
+    path, vectors = static_dir
+    encoder = Model2VecEncoder(path)
+    out = encoder.encode_passages(["fleas bite dogs", "eggs hatch"])
+    expected = np.stack([vectors[[1, 5, 4]].mean(0), vectors[[6, 7]].mean(0)])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(encoder.encode_queries(["eggs hatch"]), out[1:])  # symmetric
+    assert out.dtype == np.float32 and encoder.encode_queries([]).shape == (0, 5)
+    with pytest.raises(ValueError, match="list of strings"):
+        encoder.encode_queries("fleas")
+
+
+def test_load_encoder_reads_the_default_directory(static_dir, monkeypatch):
+    path, _ = static_dir
+    monkeypatch.setattr(baselines, "DEFAULT_MODEL2VEC_DIR", path)
+    encoder = load_encoder("model2vec")
+    assert isinstance(encoder, Model2VecEncoder) and encoder.reference == "model2vec"
+    assert encoder.encode_queries(["fleas"]).shape == (1, 5)
+
+
+def test_missing_model_says_how_to_build_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(baselines, "DEFAULT_MODEL2VEC_DIR", tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="distill_model2vec.py"):
+        load_encoder("model2vec")
+
+
+def test_distill_script_builds_once(static_dir, monkeypatch):
+    from script_loader import load_script
+
+    path, _ = static_dir
+    script = load_script("experiments/distill_model2vec")
+
+    def no_venv(directory):
+        raise AssertionError("an existing model must not be rebuilt")
+
+    monkeypatch.setattr(script, "ensure_distill_venv", no_venv)
+    assert script.main(["--output_dir", str(path)]) == path
+    with pytest.raises(AssertionError, match="not be rebuilt"):
+        script.main(["--output_dir", str(path), "--force"])
