@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer, models, pre_tokenizers
+from tiny_static import save_static_model
 
 from modeling.retrieval import baselines
 from modeling.retrieval.baselines import Model2VecEncoder
 from modeling.retrieval.loading import load_encoder
 
-WORDS = ["[UNK]", "fleas", "jump", "high", "dogs", "bite", "eggs", "hatch"]
-
 
 @pytest.fixture(scope="module")
 def static_dir(tmp_path_factory):
-    """A model2vec directory: 8 tokens x 5 dims, written by model2vec itself."""
-    from model2vec import StaticModel
-
-    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    vectors = np.random.default_rng(0).standard_normal((len(WORDS), 5)).astype(np.float32)
     path = tmp_path_factory.mktemp("static")
-    StaticModel(vectors, tokenizer, normalize=True).save_pretrained(path)
-    return path, vectors
+    return path, save_static_model(path)
 
 
 def test_vectors_are_the_normalised_mean_of_token_rows(static_dir):
