@@ -5,9 +5,10 @@ DL19 nDCG@10, one point per system, from the JSON that scripts/evaluate.py write
         --baselines bm25,glove-avg,model2vec,minilm --output results/eval_all.json
     python scripts/experiments/plot.py --eval results/eval_all.json --output docs/speed_quality.png
 
-(``make plot`` runs both.) Several --eval files merge, system by system (a system found twice
-keeps its last file's figures, with a warning). Speed is evaluate.py's ``passages_per_s`` (its
-speed sample, on the machine that ran it; BM25's is indexing speed). A "+ BM25 (RRF)" row has
+(``make plot`` runs both, and throughput.py for steadier speeds.) Several --eval files merge,
+figure by figure (a later file's figure replaces an earlier one, with a warning). Speed is
+``passages_per_s``: evaluate.py's single timing, or throughput.py's median of interleaved rounds
+when its file comes last (BM25's is indexing speed). A "+ BM25 (RRF)" row has
 no speed of its own: every passage then goes through both systems, so its rate is
 ``1 / (1/model + 1/bm25)``. Deliberately left out: error bars (one run per system).
 """
@@ -41,17 +42,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def merge_results(paths: list[str | Path]) -> dict[str, dict[str, float]]:
-    """``{system: {metric: value}}`` from several evaluate.py files, later files winning."""
+    """``{system: {metric: value}}`` from several files; a later file's figure for the same
+    system and metric wins (with a warning), e.g. throughput.py's speeds over evaluate.py's."""
     merged: dict[str, dict[str, float]] = {}
     for path in paths:
         data = json.loads(Path(path).read_text())
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise ValueError(f"{path} is not a scripts/evaluate.py output ({{system: metrics}}).")
         for system, metrics in data.items():
-            if system in merged:
-                logger.warning("%s appears again in %s: its figures replace the earlier ones",
-                               system, path)  # fmt: skip
-            merged[system] = metrics
+            replaced = sorted(set(merged.get(system, {})) & set(metrics))
+            if replaced:
+                logger.warning("%s: %s from %s replace the earlier figures", system, replaced, path)
+            merged.setdefault(system, {}).update(metrics)
     return merged
 
 
@@ -75,29 +77,47 @@ def points(results: dict[str, dict[str, float]]) -> list[dict]:
     return out
 
 
+MARKERS = "osD^vPXh"  # the other systems, in the order they appear
+COLORS = ("#1f5f99", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#455a64", "#ad1457")
+
+
 def plot(points_: list[dict], output: str | Path, ours: set[str]) -> Path:
-    """Draws the two panels and saves them to ``output`` (PNG)."""
+    """Draws the two panels, one legend entry per system, and saves them to ``output`` (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4.6), constrained_layout=True)
-    for axis, (key, label) in zip(axes, PANELS, strict=True):
-        for point in points_:
-            mine = point["name"] in ours or point["name"].removesuffix(HYBRID_SUFFIX) in ours
-            axis.scatter(point["speed"], point[key], s=90 if mine else 55,
-                         marker="*" if mine else "o", color="#c62828" if mine else "#1f5f99",
-                         zorder=3)  # fmt: skip
-            axis.annotate(point["name"], (point["speed"], point[key]), xytext=(6, 5),
-                          textcoords="offset points", fontsize=8.5)  # fmt: skip
+    figure, axes = plt.subplots(1, 2, figsize=(11, 5.2))
+    others = 0
+    for point in points_:
+        base = point["name"].removesuffix(HYBRID_SUFFIX)
+        if base in ours:  # our model: red stars, filled alone, hollow when fused with BM25
+            hybrid = point["name"] != base
+            style = {"marker": "*", "s": 220, "color": "#c62828", "zorder": 4}
+            style |= {"facecolors": "none", "linewidths": 1.5} if hybrid else {}
+        else:
+            style = {"marker": MARKERS[others % len(MARKERS)], "s": 70, "zorder": 3,
+                     "color": COLORS[others % len(COLORS)]}  # fmt: skip
+            others += 1
+        for axis, (key, _) in zip(axes, PANELS, strict=True):
+            axis.scatter(point["speed"], point[key], label=point["name"], **style)
+    for axis, (_, label) in zip(axes, PANELS, strict=True):
         axis.set_xscale("log")
-        axis.set_xlabel("passages encoded per second (log scale, higher is faster)")
-        axis.set_ylabel(label)
+        axis.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.set_xlabel("passages encoded per second (log scale; right is faster)")
+        axis.set_ylabel(f"{label} (up is better)")
         axis.grid(True, which="both", alpha=0.3)
         low, high = axis.get_xlim()
-        axis.set_xlim(low, high * 4)  # room for the labels of the fastest systems
-    figure.suptitle("Speed vs quality on MS MARCO subsets (red stars: our model)", fontsize=11)
+        axis.set_xlim(low / 1.3, high * 1.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), frameon=False,
+                  fontsize=9)  # fmt: skip
+    figure.suptitle("Speed vs quality on the MS MARCO subsets (stars: our model)", fontsize=11)
+    figure.tight_layout(rect=(0, 0.06 * (1 + (len(labels) - 1) // 3), 1, 1))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=110)

@@ -18,5 +18,6 @@ def save_static_model(path: Path) -> np.ndarray:
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     vectors = np.random.default_rng(0).standard_normal((len(STATIC_WORDS), 5)).astype(np.float32)
-    StaticModel(vectors, tokenizer, normalize=True).save_pretrained(path)
+    config = {"model_type": "model2vec", "architectures": ["StaticModel"]}  # as distill writes
+    StaticModel(vectors, tokenizer, config=config, normalize=True).save_pretrained(path)
     return vectors

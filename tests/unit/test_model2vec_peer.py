@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from tiny_static import save_static_model
@@ -30,12 +32,15 @@ def test_vectors_are_the_normalised_mean_of_token_rows(static_dir):
         encoder.encode_queries("fleas")
 
 
-def test_load_encoder_reads_the_default_directory(static_dir, monkeypatch):
+def test_load_encoder_reads_the_default_directory(static_dir, monkeypatch, tmp_path):
     path, _ = static_dir
     monkeypatch.setattr(baselines, "DEFAULT_MODEL2VEC_DIR", path)
     encoder = load_encoder("model2vec")
     assert isinstance(encoder, Model2VecEncoder) and encoder.reference == "model2vec"
     assert encoder.encode_queries(["fleas"]).shape == (1, 5)
+    other = shutil.copytree(path, tmp_path / "other")
+    by_path = load_encoder(other)  # any model2vec directory, e.g. the reference an index records
+    assert isinstance(by_path, Model2VecEncoder) and by_path.reference == str(other.resolve())
 
 
 def test_missing_model_says_how_to_build_it(tmp_path, monkeypatch):

@@ -41,9 +41,12 @@ def test_files_merge_and_the_png_is_written(plot_script, tmp_path, caplog):
 
     height, width = matplotlib.image.imread(output).shape[:2]
     assert width > 2 * height > 400  # two panels side by side
+    speeds = tmp_path / "speeds.json"
+    speeds.write_text(json.dumps({"ours": {"passages_per_s": 250.0}}))
     with caplog.at_level(logging.WARNING):
-        merged = plot_script.merge_results([first, first])
-    assert merged == {k: RESULTS[k] for k in ("BM25", "ours")} and "appears again" in caplog.text
+        merged = plot_script.merge_results([first, speeds])
+    assert merged["ours"] == {**RESULTS["ours"], "passages_per_s": 250.0}  # the speed replaced
+    assert merged["BM25"] == RESULTS["BM25"] and "['passages_per_s'] from" in caplog.text
 
 
 def test_not_an_evaluation_file_is_refused(plot_script, tmp_path):
