@@ -10,6 +10,7 @@ Deliberately left out: FAISS, hybrid fusion and a query log; the page is for loo
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from modeling.demo.highlight import hits_html, largest_weight, query_html, weigh_texts
@@ -95,6 +96,8 @@ class DemoSearcher:
 
 def build_app(searcher: DemoSearcher):
     """The Gradio page over ``searcher``; its API endpoint ``/search`` returns the three HTMLs."""
+    # Offline by design: no usage report to gradio's servers (read when gradio is imported).
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     try:
         import gradio as gr
     except ImportError as err:
