@@ -322,9 +322,8 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
     def term_weights(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, side: str = "passage"
     ) -> torch.Tensor:
-        """The lexical part made visible: each token's term weight in its ``side``'s tower.
-
-        A query and a passage sharing a word add the product of its two weights to their score.
+        """Each token's term weight in the ``side`` tower: the lexical part made visible (a word
+        that a query and a passage share adds the product of its two weights to their score).
 
         Args:
             input_ids: ``(B, T)`` token ids (the tokenizer's, truncated as encoding does).
