@@ -10,7 +10,7 @@ TRAIN_FILE ?= data/train_recipe.parquet
 OUTPUT_DIR ?= checkpoints/two_tower_final
 TRAIN_ARGS ?=
 
-.PHONY: setup train test lint
+.PHONY: setup train test lint demo plot
 setup: $(VENV)/.installed
 
 # torch==2.13.0 first: it is a CPU build on local disk here; an unpinned install may pull CUDA (GBs).
@@ -66,6 +66,34 @@ train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_r
 		$(BIN)/python scripts/evaluate.py --model $(OUTPUT_DIR) --data_dir $(MSMARCO_DIR) \
 			--baselines bm25,glove-avg --hybrid --output $(OUTPUT_DIR)/eval_results.json; \
 	else echo "No $(MSMARCO_DIR): evaluation skipped (set MSMARCO_DIR to the MS MARCO subsets)."; fi
+
+# A local page (http://127.0.0.1:7860): our top 10 next to BM25's over corpus.tsv, words shaded
+# by the model's term weights. Needs a trained OUTPUT_DIR; the index is built once (~2 min).
+INDEX_DIR ?= indexes/corpus
+$(INDEX_DIR)/index.json: | setup
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/search.py build --model $(OUTPUT_DIR) \
+		--corpus $(MSMARCO_DIR)/corpus.tsv --index_dir $(INDEX_DIR)
+
+demo: setup $(INDEX_DIR)/index.json
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/demo.py --index_dir $(INDEX_DIR)
+
+# docs/speed_quality.png: OUTPUT_DIR, its BM25 fusion, BM25, the GloVe average, the model2vec
+# peer (distilled once, ~5 min) and MiniLM (its passage vectors cached after a ~20 min first run);
+# speeds from throughput.py's interleaved rounds, steadier than evaluate.py's single timing.
+MODEL2VEC_DIR ?= $(HOME)/.cache/two_tower_eval/model2vec-minilm
+$(MODEL2VEC_DIR)/model.safetensors: | setup
+	$(BIN)/python scripts/experiments/distill_model2vec.py --output_dir $(MODEL2VEC_DIR)
+
+plot: export OMP_NUM_THREADS ?= 1
+plot: setup $(MODEL2VEC_DIR)/model.safetensors
+	MODEL2VEC_MINILM_DIR=$(MODEL2VEC_DIR) $(BIN)/python scripts/evaluate.py --model $(OUTPUT_DIR) \
+		--data_dir $(MSMARCO_DIR) --baselines bm25,glove-avg,model2vec,minilm --hybrid \
+		--output results/eval_all.json
+	MODEL2VEC_MINILM_DIR=$(MODEL2VEC_DIR) $(BIN)/python scripts/experiments/throughput.py \
+		--model $(OUTPUT_DIR) --data_dir $(MSMARCO_DIR) --baselines bm25,glove-avg,model2vec,minilm \
+		--output results/throughput.json
+	$(BIN)/python scripts/experiments/plot.py --eval results/eval_all.json results/throughput.json \
+		--output docs/speed_quality.png
 
 test: setup
 	$(BIN)/python -m pytest

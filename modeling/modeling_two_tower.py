@@ -89,12 +89,22 @@ class LexicalHead(nn.Module):
         self.bias = nn.Parameter(torch.tensor(LEXICAL_INITIAL_WEIGHT))
 
     def forward(self, states: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-        steps = states.size(1)  # packed states stop at the longest text of the batch
-        ids = input_ids[:, :steps]
-        real = attention_mask[:, :steps].bool() & ids.ne(self.unk_token_id)
-        weights = torch.relu(states @ self.scorer + self.bias) * real  # (B, T)
+        weights = self.token_weights(states, input_ids, attention_mask)  # (B, T')
+        ids = input_ids[:, : weights.size(1)]
         bag = weights.new_zeros(ids.size(0), self.buckets)
         return bag.scatter_reduce(1, ids % self.buckets, weights, reduce="amax")
+
+    def token_weights(
+        self, states: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Each token's term weight, 0 on padding and unknown words: ``(B, T')``.
+
+        ``T'`` is ``states.size(1)``: packed states stop at the longest text of the batch.
+        """
+        steps = states.size(1)
+        ids = input_ids[:, :steps]
+        real = attention_mask[:, :steps].bool() & ids.ne(self.unk_token_id)
+        return torch.relu(states @ self.scorer + self.bias) * real  # (B, T')
 
 
 class RNNTower(nn.Module):
@@ -135,12 +145,7 @@ class RNNTower(nn.Module):
         """``(B, T, dim)`` embedded tokens -> ``(B, d)`` vectors; the lexical part needs the ids."""
         if self.lexical is not None and input_ids is None:
             raise ValueError("This tower has a lexical part: pass the input_ids too.")
-        # Empty texts have no token; they read one <pad> (a zero vector) instead of crashing.
-        lengths = attention_mask.sum(dim=1).clamp(min=1)  # (B,)
-        if torch.is_grad_enabled():
-            states, last = self._padded_states(embeds, lengths)
-        else:
-            states, last = self._packed_states(embeds, lengths.cpu())
+        states, last, lengths = self._states(embeds, attention_mask)
         if self.pooling == "last":
             pooled = last  # (B, dirs * H)
         else:
@@ -161,6 +166,26 @@ class RNNTower(nn.Module):
         if self.lexical is None:
             return vector
         return torch.cat([vector, self.lexical(states, input_ids, attention_mask)], dim=-1)
+
+    def term_weights(
+        self, embeds: torch.Tensor, attention_mask: torch.Tensor, input_ids: torch.Tensor
+    ) -> torch.Tensor:
+        """The lexical part's weight of every token: ``(B, T)``, 0 on padding and unknown words."""
+        if self.lexical is None:
+            raise ValueError("This model has no lexical part (lexical_buckets=0): no term weights.")
+        states, _, _ = self._states(embeds, attention_mask)
+        weights = self.lexical.token_weights(states, input_ids, attention_mask)  # (B, T')
+        return F.pad(weights, (0, input_ids.size(1) - weights.size(1)))  # (B, T)
+
+    def _states(self, embeds: torch.Tensor, attention_mask: torch.Tensor):
+        """Token states ``(B, T', dirs*H)``, last states ``(B, dirs*H)`` and lengths ``(B,)``."""
+        # Empty texts have no token; they read one <pad> (a zero vector) instead of crashing.
+        lengths = attention_mask.sum(dim=1).clamp(min=1)  # (B,)
+        if torch.is_grad_enabled():
+            states, last = self._padded_states(embeds, lengths)
+        else:
+            states, last = self._packed_states(embeds, lengths.cpu())
+        return states, last, lengths
 
     def _packed_states(self, embeds: torch.Tensor, lengths: torch.Tensor):
         """Inference: no RNN step runs over padding. States and last (B, dirs*H)."""
@@ -346,6 +371,29 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         if q is not None and p is not None:
             scores = q @ p.T  # (B, P)
         return TwoTowerOutput(query_embeds=q, passage_embeds=p, scores=scores)
+
+    @torch.inference_mode()
+    def term_weights(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, side: str = "passage"
+    ) -> torch.Tensor:
+        """Each token's term weight in the ``side`` tower: the lexical part made visible (a word
+        that a query and a passage share adds the product of its two weights to their score).
+
+        Args:
+            input_ids: ``(B, T)`` token ids (the tokenizer's, truncated as encoding does).
+            attention_mask: ``(B, T)``, 1 on real tokens.
+            side: ``"query"`` or ``"passage"``.
+
+        Returns:
+            ``(B, T)`` float weights, 0 on padding and unknown words.
+        """
+        if side not in ("query", "passage"):
+            raise ValueError(f"side={side!r}: pass 'query' or 'passage'.")
+        tower = self.query_tower if side == "query" else self.passage_tower
+        if input_ids.size(1) == 0:
+            return torch.zeros(input_ids.shape, device=input_ids.device)
+        embeds = self.embeddings(input_ids)  # (B, T, dim); dropout is off at inference
+        return tower.term_weights(embeds, attention_mask, input_ids)
 
     @torch.inference_mode()
     def encode_queries(self, texts: list[str], tokenizer, batch_size: int = 256, **kwargs):

@@ -12,6 +12,9 @@ MiniLM encodes ~46 passages/s on 2 CPU cores: its passage embeddings are cached 
 (--cache_dir, keyed by model and exact passage texts), so the first run takes ~20 minutes and
 later runs seconds. Leave it out with --baselines bm25,glove-avg.
 
+model2vec (a static model distilled from MiniLM, the fast peer) is read from
+~/.cache/two_tower_eval/model2vec-minilm, built once by scripts/experiments/distill_model2vec.py.
+
 --hybrid adds a row per model: its ranking fused with BM25's by reciprocal rank fusion.
 
     python scripts/evaluate.py --model checkpoints/two_tower_final --output results/eval.json
@@ -39,7 +42,7 @@ from modeling.retrieval.encoders import DEFAULT_CACHE_DIR, EmbeddingCache
 from modeling.retrieval.loading import load_encoder
 
 logger = logging.getLogger("evaluate")
-BASELINES = ("bm25", "glove-avg", "minilm")
+BASELINES = ("bm25", "glove-avg", "minilm", "model2vec")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

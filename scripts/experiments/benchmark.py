@@ -10,7 +10,9 @@ lengths and batch size where they apply:
   ``WhitespaceTokenizer`` over the same GloVe words, lower-cased) + ``LSTM`` (bidirectional
   2x128) + mean ``Pooling``, trained by ``SentenceTransformerTrainer`` with
   ``MultipleNegativesRankingLoss`` (scale 20 = temperature 0.05: the same objective);
-- minilm: all-MiniLM-L6-v2 (encoding and search only).
+- minilm: all-MiniLM-L6-v2 (encoding and search only);
+- model2vec: a static model distilled from all-MiniLM-L6-v2, the peer a user picks for speed
+  (encoding and search only; ``distill_model2vec.py`` builds it once; not in the default list).
 
 Measured: training throughput (query-positive pairs/s after warm-up steps), encoding throughput
 (passages/s on the first corpus.tsv passages, queries/s on dev600 queries) with the share spent
@@ -42,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from benchmark_systems import OURS, PEER, System, build_system
+from benchmark_systems import ENCODE_ONLY, OURS, PEER, System, build_system
 
 from data_prep import MSMARCO_DIR
 from modeling.configuration_two_tower import POOLINGS
@@ -322,14 +324,14 @@ def memory_probe(name: str, args: argparse.Namespace) -> dict[str, float]:
     from data_prep.glove import load_glove
 
     data = load_data(args)
-    vocab = load_glove() if name != "minilm" else None
+    vocab = load_glove() if name not in ENCODE_ONLY else None
     system = build_system(name, vocab, args)
     del vocab
     result = {"loaded_mib": _status_mib("VmRSS")}
     n = args.minilm_passages if name == "minilm" else args.passages
     system.encode_passages(data["corpus"][:n])
     result["encode_peak_mib"] = _status_mib("VmHWM")  # encoding first: the smaller peak
-    if name != "minilm":
+    if system.trainable:
         system.trainer(data["pairs"], args, args.train_steps + args.warmup_steps).train()
         result["train_peak_mib"] = _status_mib("VmHWM")
     return result
@@ -400,7 +402,7 @@ def format_table(results: dict[str, dict], meta: dict) -> str:
     lower |= {"1M_p50_ms", "1M_p95_ms"}
     lower |= {"loaded_mib", "train_peak_mib", "encode_peak_mib"}
     for ours in [name for name in OURS if name in results]:
-        for peer in [name for name in (PEER, "minilm") if name in results]:
+        for peer in [name for name in (PEER, *ENCODE_ONLY) if name in results]:
             cells = []
             for key, _, _ in columns:
                 ratio = _ratio(results, key, ours, peer, key in lower)
@@ -441,7 +443,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
 
     # 2. Training throughput (trainable systems), encoding, search, memory
-    trainable = [s for s in systems if s.name != "minilm"]
+    trainable = [s for s in systems if s.trainable]
     if trainable and args.train_steps:
         for name, rates in training_rounds(trainable, data, args).items():
             results[name]["train_pairs_per_s"] = statistics.median(rates)

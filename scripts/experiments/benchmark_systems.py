@@ -3,7 +3,9 @@
 - ``ours-gru`` / ``ours-lstm``: `TwoTowerModel` trained by `TwoTowerTrainer` (InfoNCE, t=0.05);
 - ``st-lstm``: sentence-transformers ``WordEmbeddings`` (same GloVe) + bidirectional ``LSTM`` +
   mean ``Pooling``, trained with ``MultipleNegativesRankingLoss`` (scale 20 = temperature 0.05);
-- ``minilm``: all-MiniLM-L6-v2 (encoding only).
+- ``minilm``: all-MiniLM-L6-v2 (encoding only);
+- ``model2vec``: the static model distilled from all-MiniLM-L6-v2 (encoding only; built once by
+  ``distill_model2vec.py``).
 Deliberately left out: timing; the script measures, these only build and run the systems.
 """
 
@@ -16,6 +18,7 @@ import torch
 
 PEER = "st-lstm"
 OURS = ("ours-gru", "ours-lstm")
+ENCODE_ONLY = ("minilm", "model2vec")  # pretrained peers: encoding and search, no training
 
 
 class System:
@@ -24,6 +27,7 @@ class System:
     name: str
     dim: int
     lexical_buckets: int = 0  # trailing columns of `dim` that are a sparse bag of words
+    trainable: bool = True  # False: encoding and search only (no `trainer`)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -161,6 +165,8 @@ class SentenceTransformerLSTM(System):
 
 
 class MiniLMSystem(System):
+    trainable = False
+
     def __init__(self, args: argparse.Namespace):
         from modeling.retrieval.baselines import MiniLMEncoder
 
@@ -179,6 +185,30 @@ class MiniLMSystem(System):
         return float(features["attention_mask"].sum(dim=1).float().mean())
 
 
+class Model2VecSystem(System):
+    """The static model2vec peer (`Model2VecEncoder`): a token lookup and a mean per text."""
+
+    trainable = False
+
+    def __init__(self, args: argparse.Namespace):
+        from modeling.retrieval.baselines import Model2VecEncoder
+
+        self.name = "model2vec"
+        self.encoder = Model2VecEncoder(batch_size=args.encode_batch_size)
+        self.dim = self.encoder.model.dim
+
+    def encode_passages(self, texts):
+        return self.encoder.encode_passages(texts)
+
+    def encode_queries(self, texts):
+        return self.encoder.encode_queries(texts)
+
+    def tokenize_passages(self, texts):
+        limit = self.encoder.model.max_length or float("inf")
+        ids = self.encoder.model.tokenize(texts)  # what its encode looks up, before truncation
+        return float(np.mean([min(len(row), limit) for row in ids]))
+
+
 def build_system(name: str, vocab, args: argparse.Namespace) -> System:
     if name in OURS:
         return OurSystem(vocab, args, name.split("-")[1])
@@ -186,4 +216,6 @@ def build_system(name: str, vocab, args: argparse.Namespace) -> System:
         return SentenceTransformerLSTM(vocab, args)
     if name == "minilm":
         return MiniLMSystem(args)
-    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, PEER, 'minilm']}.")
+    if name == "model2vec":
+        return Model2VecSystem(args)
+    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, PEER, *ENCODE_ONLY]}.")
