@@ -164,6 +164,7 @@ def test_pushed_checkpoint_loads_in_a_fresh_process_with_identical_embeddings(tr
         "modules.json": False,
         "sentence_transformer_two_tower.py": False,
         "tokenization_two_tower.py": False,
+        "towers_two_tower.py": False,
         "tokenizer.json": False,
         "tokenizer_config.json": False,
     }
@@ -295,7 +296,8 @@ def test_train_script_push_to_hub_uploads_weights_and_code(hub, tmp_path):
     state = hub.storage.load("models", "tester/trained")
     files = state["commits"][state["refs"]["main"]]["files"]
     expected = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
-    expected |= {"configuration_two_tower.py", "modeling_two_tower.py", "tokenization_two_tower.py"}
+    expected |= {"configuration_two_tower.py", "modeling_two_tower.py", "towers_two_tower.py"}
+    expected |= {"tokenization_two_tower.py"}
     expected |= {"modules.json", "config_sentence_transformers.json"}  # SentenceTransformer(repo)
     expected |= {"sentence_transformer_two_tower.py"}
     assert expected <= set(files)

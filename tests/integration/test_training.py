@@ -46,7 +46,8 @@ def test_train_script_end_to_end_and_remote_code_reload(msmarco_dir, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "world_size=1" in run.stderr and "held-out recall@1" in run.stderr
     files = {p.name for p in out.iterdir()}
-    code = {"configuration_two_tower.py", "modeling_two_tower.py", "tokenization_two_tower.py"}
+    code = {"configuration_two_tower.py", "modeling_two_tower.py", "towers_two_tower.py"}
+    code |= {"tokenization_two_tower.py"}
     expected = {"config.json", "model.safetensors", "tokenizer.json", "train_summary.json", *code}
     assert expected <= files
     summary = json.loads((out / "train_summary.json").read_text())

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from modeling.configuration_two_tower import TwoTowerConfig
-from modeling.modeling_two_tower import RNNTower
+from modeling.towers_two_tower import RNNTower
 
 
 @pytest.mark.parametrize(
