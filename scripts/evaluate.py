@@ -27,6 +27,7 @@ from pathlib import Path
 
 from data_prep import MSMARCO_DIR
 from data_prep.glove import load_glove
+from modeling.cli import run_script
 from modeling.evaluation.runner import (
     evaluate_system,
     format_table,
@@ -147,4 +148,4 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -26,6 +26,7 @@ from data_prep.glove import load_glove, prune_vocabulary
 from data_prep.msmarco import load_msmarco, split_heldout
 from data_prep.teacher import TeacherVectors
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
+from modeling.cli import run_script
 from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
 from modeling.training.collator import TwoTowerCollator
 from modeling.training.trainer import TwoTowerTrainer
@@ -188,4 +189,4 @@ def _resume_path(args: TwoTowerTrainingArguments) -> str | bool | None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
