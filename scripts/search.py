@@ -29,22 +29,11 @@ import sys
 from pathlib import Path
 
 from data_prep.glove import load_glove
-from modeling.cli import run_script
+from modeling.cli import positive_int, run_script
 from modeling.retrieval.index import SearchIndex, build_index, distributed_state, search
 from modeling.retrieval.loading import load_encoder
 
 logger = logging.getLogger("search")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1, checked before anything is loaded."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

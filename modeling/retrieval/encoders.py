@@ -88,8 +88,14 @@ class TwoTowerEncoder(DenseEncoder):
                 f"{path} has no config.json: pass a checkpoint directory written by "
                 "save_pretrained (e.g. checkpoints/two_tower_final)."
             )
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = TwoTowerModel.from_pretrained(path)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = TwoTowerModel.from_pretrained(path)
+        except OSError as err:  # not a local folder, and the Hub has no such repo (or is offline)
+            raise FileNotFoundError(
+                f"Cannot load the model {path}: {err} Pass a checkpoint directory written by "
+                "save_pretrained (e.g. checkpoints/two_tower_final) or a reachable Hub id."
+            ) from err
         try:
             self.model.check_tokenizer(self.tokenizer)
         except ValueError as err:
