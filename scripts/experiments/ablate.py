@@ -491,6 +491,7 @@ def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespac
         "--num_train_epochs", str(args.epochs), "--seed", str(args.seed),
         "--save_strategy", "no", "--disable_tqdm", "true", "--wandb", "disabled",
         "--logging_steps", "50", "--report_to", "none",
+        "--overwrite_output_dir",  # --force reruns a row into its earlier run's folder
         *settings, *row.args, *args.extra_args.split(),
     ]  # fmt: skip
     env = dict(os.environ)
