@@ -412,15 +412,11 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         return out
 
 
-def _weights_file(pretrained_model_name_or_path) -> str:
+def _weights_file(name_or_path) -> str:
     """The weights file of a local checkpoint folder, for messages; else the name as given."""
-    folder = Path(str(pretrained_model_name_or_path))
-    if not folder.is_dir():
-        return str(pretrained_model_name_or_path)
-    for name in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"):
-        if (folder / name).is_file():
-            return str(folder / name)
-    return str(folder)
+    names = ("model.safetensors", "model.safetensors.index.json")
+    found = [Path(str(name_or_path), n) for n in names if Path(str(name_or_path), n).is_file()]
+    return str(found[0] if found else name_or_path)
 
 
 def _mask_or_ones(mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:
