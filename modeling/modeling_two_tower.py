@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,12 +122,68 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         return model
 
     @classmethod
-    def from_pretrained(cls, *args, **kwargs):
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, refusing a checkpoint whose weights are incomplete.
+
+        Raises:
+            ValueError: A weight is missing from the checkpoint (it would start random) or holds
+                NaN/inf values; the message names the tensor and the weights file.
+        """
+        with_info = kwargs.pop("output_loading_info", False)
+        model, info = super().from_pretrained(
+            pretrained_model_name_or_path, *args, output_loading_info=True, **kwargs
+        )
+        source = _weights_file(pretrained_model_name_or_path)
+        if info["missing_keys"]:
+            raise ValueError(
+                f"{source} lacks the weights {sorted(info['missing_keys'])}: they would start "
+                "random. The checkpoint is incomplete or from another model; save it again with "
+                "save_pretrained, or load an earlier checkpoint."
+            )
+        model.check_weights(source)
         # Loading replaces the embedding parameter and forgets its requires_grad=False, so a
         # loaded checkpoint would fine-tune its "frozen" GloVe table; freeze it again here.
-        model = super().from_pretrained(*args, **kwargs)
         model.embeddings.weight.requires_grad_(not model.config.freeze_embeddings)
-        return model
+        return (model, info) if with_info else model
+
+    def check_weights(self, source: str = "the model") -> None:
+        """Raises ValueError naming the first tensor that holds NaN or inf values.
+
+        Args:
+            source: Where the weights came from, for the message (e.g. the weights file).
+        """
+        for name, tensor in self.state_dict().items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                bad = int((~torch.isfinite(tensor)).sum())
+                raise ValueError(
+                    f"{source}: tensor {name} holds {bad:,} NaN/inf values of {tensor.numel():,}, "
+                    "so every score would be NaN. The weights are damaged: load an earlier "
+                    "checkpoint or save the model again."
+                )
+
+    def check_tokenizer(self, tokenizer) -> None:
+        """Raises ValueError unless ``tokenizer``'s ids are this model's embedding rows.
+
+        Compares the vocabulary size with ``config.vocab_size`` and the ``<pad>``/``<unk>`` ids
+        with the config's; a tokenizer that passed is remembered, so repeated calls are free.
+        """
+        checked = getattr(self, "_checked_tokenizer", None)
+        if checked is not None and checked() is tokenizer:
+            return
+        fix = "load the tokenizer saved with this model (tokenizer.json in its folder)."
+        if len(tokenizer) != self.config.vocab_size:
+            raise ValueError(
+                f"The tokenizer has {len(tokenizer):,} tokens but the model's embedding table has "
+                f"{self.config.vocab_size:,} rows (config.json vocab_size): its ids would read "
+                f"other words' vectors; {fix}"
+            )
+        for name in ("pad_token_id", "unk_token_id"):
+            if getattr(tokenizer, name) != getattr(self.config, name):
+                raise ValueError(
+                    f"The tokenizer's {name} is {getattr(tokenizer, name)} but the model's "
+                    f"config.json says {getattr(self.config, name)}; {fix}"
+                )
+        self._checked_tokenizer = weakref.ref(tokenizer)
 
     def save_pretrained(self, save_directory, *args, push_to_hub: bool = False, **kwargs):
         """Saves as transformers does, plus what makes the folder a sentence-transformers model:
@@ -235,6 +292,7 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
     def _encode_texts(self, texts, tokenizer, max_length, encode, batch_size, progress_bar=False):
         if isinstance(texts, str):
             raise ValueError("Pass a list of strings, not a single string.")
+        self.check_tokenizer(tokenizer)
         texts = list(texts)
         if not texts:
             return torch.empty(0, self.config.embed_size)
@@ -280,6 +338,13 @@ def _save_sentence_transformers_files(folder: Path) -> None:
         ("config_sentence_transformers.json", SENTENCE_TRANSFORMERS_CONFIG),
     ):
         (folder / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+
+
+def _weights_file(name_or_path) -> str:
+    """The weights file of a local checkpoint folder, for messages; else the name as given."""
+    names = ("model.safetensors", "model.safetensors.index.json")
+    found = [Path(str(name_or_path), n) for n in names if Path(str(name_or_path), n).is_file()]
+    return str(found[0] if found else name_or_path)
 
 
 def _mask_or_ones(mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:

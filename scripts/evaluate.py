@@ -30,6 +30,7 @@ from pathlib import Path
 
 from data_prep import MSMARCO_DIR
 from data_prep.glove import load_glove
+from modeling.cli import non_negative_int, positive_int, run_script
 from modeling.evaluation.runner import (
     evaluate_system,
     format_table,
@@ -38,6 +39,7 @@ from modeling.evaluation.runner import (
     system_runs,
 )
 from modeling.evaluation.tasks import TASK_NAMES, load_tasks
+from modeling.retrieval.baselines import GLOVE_AVG_NAMES, MINILM_NAMES
 from modeling.retrieval.encoders import DEFAULT_CACHE_DIR, EmbeddingCache
 from modeling.retrieval.loading import load_encoder
 
@@ -80,12 +82,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no_cache", action="store_true", help="Encode everything afresh.")
     parser.add_argument(
         "--throughput_passages",
-        type=int,
+        type=non_negative_int,
         default=1000,
         help="Passages in the speed sample (first of the first collection); 0 skips it.",
     )
     parser.add_argument(
-        "--batch_size", type=int, default=None, help="Texts per forward pass (model default)."
+        "--batch_size",
+        type=positive_int,
+        default=None,
+        help="Texts per forward pass (model default).",
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if any).")
     parser.add_argument(
@@ -93,7 +98,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="Also score each --model fused with BM25 (reciprocal rank fusion, k=60, no tuning).",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for spec in args.model:  # a mistyped path fails here, not after the tasks have loaded
+        named = spec.lower() in MINILM_NAMES | GLOVE_AVG_NAMES
+        if not named and not Path(spec).exists() and (spec.count("/") != 1 or spec[0] in "./"):
+            parser.error(f"--model {spec}: no such checkpoint folder.")
+    if not Path(args.data_dir).is_dir():
+        parser.error(f"--data_dir {args.data_dir} does not exist: pass the MS MARCO subsets.")
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
@@ -150,4 +162,4 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from data_prep.glove import load_glove
+from modeling.cli import positive_int, run_script
 from modeling.retrieval.index import SearchIndex, build_index, distributed_state, search
 from modeling.retrieval.loading import load_encoder
 
@@ -62,17 +63,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     query.add_argument("--query", action="append", default=[], help="A query; repeatable.")
     query.add_argument("--queries_file", default=None, help="One query per line.")
-    query.add_argument("--top_k", type=int, default=10, help="Passages returned per query.")
+    query.add_argument(
+        "--top_k", type=positive_int, default=10, help="Passages returned per query."
+    )
     query.add_argument(
         "--backend", choices=("exact", "faiss"), default="exact", help="faiss needs faiss-cpu."
     )
     query.add_argument(
-        "--chunk_size", type=int, default=None, help="Corpus rows scored at once (exact search)."
+        "--chunk_size",
+        type=positive_int,
+        default=None,
+        help="Corpus rows scored at once (exact search).",
     )
     query.add_argument("--format", choices=("text", "jsonl"), default="text", help="Output form.")
 
     for sub in (build, query):
-        sub.add_argument("--batch_size", type=int, default=None, help="Texts per forward pass.")
+        sub.add_argument(
+            "--batch_size", type=positive_int, default=None, help="Texts per forward pass."
+        )
         sub.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if any).")
     return parser.parse_args(argv)
 
@@ -135,15 +143,19 @@ def run_query(args: argparse.Namespace) -> None:
         index, encoder, queries, k=args.top_k, backend=args.backend, chunk_size=args.chunk_size
     )
     for query, hits in zip(queries, results, strict=True):
+        # A query the model cannot read gets no hits rather than the same arbitrary passages.
+        reason = None if hits else encoder.why_unanswerable(query)
         if args.format == "jsonl":
-            hits = [{"pid": h.pid, "score": h.score, "text": h.text} for h in hits]
-            print(json.dumps({"query": query, "hits": hits}, ensure_ascii=False))
+            line = {"query": query, "hits": [vars(hit) for hit in hits]}
+            print(json.dumps(line | ({"no_results": reason} if reason else {}), ensure_ascii=False))
             continue
         print(f"\n# {query}")
+        if reason:
+            print(f"  no results: {reason}.")
         for rank, hit in enumerate(hits, start=1):
             text = (hit.text or "")[:200].replace("\n", " ")
             print(f"{rank:>3}  {hit.score:.4f}  {hit.pid}  {text}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

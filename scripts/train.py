@@ -26,8 +26,16 @@ from data_prep.glove import load_glove, prune_vocabulary
 from data_prep.msmarco import load_msmarco, split_heldout
 from data_prep.teacher import TeacherVectors
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
+from modeling.cli import run_script
 from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
 from modeling.training.collator import TwoTowerCollator
+from modeling.training.hub_token import hide_hub_token
+from modeling.training.run_outputs import (
+    check_output_dir,
+    checkpoint_problem,
+    clear_output_dir,
+    last_complete_checkpoint,
+)
 from modeling.training.trainer import TwoTowerTrainer
 from modeling.training.wandb_setup import resolve_wandb
 
@@ -43,10 +51,18 @@ def main() -> None:
     # 1. Arguments and logging
     parser = HfArgumentParser((DataArguments, ModelArguments, TwoTowerTrainingArguments))
     data_args, model_args, args = parser.parse_args_into_dataclasses()
+    hide_hub_token(args)  # to HF_TOKEN: never into training_args.bin, wandb or the Hub
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         level=logging.INFO if args.process_index == 0 else logging.WARNING,
     )
+    # An earlier run's files are refused (by every process, before anything is written), or
+    # cleared with --overwrite_output_dir (by the main process while the others wait)
+    resume_from = _resume_path(args)
+    to_clear = check_output_dir(args.output_dir, args.overwrite_output_dir, bool(resume_from))
+    with args.main_process_first(desc="clearing output_dir"):
+        if to_clear and args.process_index == 0:
+            clear_output_dir(args.output_dir)
     transformers.utils.logging.set_verbosity_warning()
     logger.info(
         "world_size=%d device=%s distributed=%s",
@@ -128,7 +144,7 @@ def main() -> None:
         data_collator=collator,
         processing_class=tokenizer,
     )
-    result = trainer.train(resume_from_checkpoint=_resume_path(args))
+    result = trainer.train(resume_from_checkpoint=resume_from)
     after = trainer.evaluate()
 
     # 6. Save the complete checkpoint in output_dir itself; with --push_to_hub, save_model pushes
@@ -174,19 +190,21 @@ def main() -> None:
         os._exit(0)
 
 
-def _resume_path(args: TwoTowerTrainingArguments) -> str | bool | None:
-    """``--resume_from_checkpoint last`` resumes from the newest checkpoint in output_dir."""
-    if args.resume_from_checkpoint in ("last", "latest"):
-        from transformers.trainer_utils import get_last_checkpoint
-
-        last = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
-        if last is None:
-            raise ValueError(
-                f"--resume_from_checkpoint last: no checkpoint-* in {args.output_dir}."
-            )
-        return last
+def _resume_path(args: TwoTowerTrainingArguments) -> str | None:
+    """``--resume_from_checkpoint last`` resumes from the newest finished checkpoint in
+    output_dir (half-written ones are skipped and named); a given folder must be finished."""
+    if args.resume_from_checkpoint in (None, "", "False", "false"):
+        return None
+    if args.resume_from_checkpoint in ("last", "latest", "True", "true"):
+        return last_complete_checkpoint(args.output_dir)
+    problem = checkpoint_problem(args.resume_from_checkpoint)
+    if problem:
+        raise ValueError(
+            f"--resume_from_checkpoint {args.resume_from_checkpoint}: {problem}. Pass a "
+            "finished checkpoint-N folder, or 'last' for the newest finished one."
+        )
     return args.resume_from_checkpoint
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

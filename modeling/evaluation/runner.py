@@ -23,7 +23,7 @@ import numpy as np
 from modeling.evaluation.ir_metrics import mean_metrics, ranked_ids
 from modeling.evaluation.tasks import Collection, EvalTask
 from modeling.retrieval.bm25 import BM25Retriever
-from modeling.retrieval.encoders import DenseEncoder, EmbeddingCache
+from modeling.retrieval.encoders import DenseEncoder, EmbeddingCache, check_finite
 from modeling.retrieval.search import exact_search
 
 logger = logging.getLogger(__name__)
@@ -109,10 +109,12 @@ def dense_runs(
             passages = cache.encode_passages(encoder, texts, progress_bar=progress_bar)
         else:
             passages = encoder.encode_passages(texts, progress_bar=progress_bar)
+        check_finite(passages, f"{encoder.name}'s passage vectors of {collection.name}")
         ids = [collection.ids[row] for row in rows]
         for task in group:
             qids = list(task.queries)
             queries = encoder.encode_queries([task.queries[qid] for qid in qids])
+            check_finite(queries, f"{encoder.name}'s query vectors of {task.name}")
             if task.candidates is not None:
                 position = {pid: i for i, pid in enumerate(ids)}
                 runs[task.name] = {}

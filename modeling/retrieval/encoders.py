@@ -47,6 +47,10 @@ class DenseEncoder:
         """Identifies the weights for the on-disk cache; empty means "do not cache"."""
         return ""
 
+    def why_unanswerable(self, query: str) -> str | None:
+        """Why ``query`` would get arbitrary hits (e.g. it is empty), or None when it would not."""
+        return None if query.strip() else "the query is empty"
+
 
 class SymmetricEncoder(DenseEncoder):
     """An encoder that treats queries and passages alike: subclasses define ``_encode``."""
@@ -85,8 +89,18 @@ class TwoTowerEncoder(DenseEncoder):
                 f"{path} has no config.json: pass a checkpoint directory written by "
                 "save_pretrained (e.g. checkpoints/two_tower_final)."
             )
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = TwoTowerModel.from_pretrained(path)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = TwoTowerModel.from_pretrained(path)
+        except OSError as err:  # not a local folder, and the Hub has no such repo (or is offline)
+            raise FileNotFoundError(
+                f"Cannot load the model {path}: {err} Pass a checkpoint directory written by "
+                "save_pretrained (e.g. checkpoints/two_tower_final) or a reachable Hub id."
+            ) from err
+        try:
+            self.model.check_tokenizer(self.tokenizer)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(device).eval()
         self.lexical_buckets = self.model.config.lexical_buckets
@@ -95,20 +109,48 @@ class TwoTowerEncoder(DenseEncoder):
         self.name = name or Path(path.rstrip("/")).name
 
     def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self.model.encode_queries(
+        vectors = self.model.encode_queries(
             list(texts),
             tokenizer=self.tokenizer,
             batch_size=self.batch_size,
             progress_bar=progress_bar,
         ).numpy()
+        return check_finite(vectors, f"{self.reference}'s query vectors")
 
     def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self.model.encode_passages(
+        vectors = self.model.encode_passages(
             list(texts),
             tokenizer=self.tokenizer,
             batch_size=self.batch_size,
             progress_bar=progress_bar,
         ).numpy()
+        return check_finite(vectors, f"{self.reference}'s passage vectors")
+
+    def why_unanswerable(self, query: str) -> str | None:
+        ids = self.tokenizer(query)["input_ids"]
+        if not ids:
+            dropped = " once stopwords and punctuation are dropped" if query.strip() else ""
+            return f"the query has no words{dropped}"
+        if all(i == self.model.config.unk_token_id for i in ids):
+            return "none of its words is in the model's vocabulary"
+        return None
+
+
+def check_finite(vectors: np.ndarray, what: str) -> np.ndarray:
+    """Returns ``vectors``, or raises ValueError when any of them holds NaN or inf.
+
+    Args:
+        vectors: ``(n, d)`` embeddings.
+        what: Names them in the message, e.g. "checkpoints/x's passage vectors".
+    """
+    finite = np.isfinite(vectors).all(axis=-1)
+    if not finite.all():
+        raise ValueError(
+            f"{int((~finite).sum()):,} of {len(vectors):,} {what} hold NaN/inf values, so their "
+            "scores and rankings would be meaningless: the model's weights are damaged or "
+            "overflowed; load an earlier checkpoint or retrain."
+        )
+    return vectors
 
 
 class EmbeddingCache:

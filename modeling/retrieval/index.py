@@ -118,7 +118,7 @@ class SearchIndex:
                 f"{probe.shape[0]}-dimensional ones: {advice}"
             )
         difference = float(np.abs(probe - stored).max())
-        if difference > PROBE_TOLERANCE:
+        if not difference <= PROBE_TOLERANCE:  # NaN compares false: a NaN probe is a mismatch
             raise ValueError(
                 f"Index {self.directory} was built with {self.model_reference}; "
                 f"{encoder.reference or encoder.name} encodes its probe passage differently "
@@ -162,9 +162,21 @@ class SearchIndex:
 def search(
     index: SearchIndex, encoder: DenseEncoder, queries: list[str], k: int = 10, **kwargs
 ) -> list[list[Hit]]:
-    """Checks that ``encoder`` matches the index, encodes ``queries``, returns their top-k."""
+    """Checks that ``encoder`` matches the index, encodes ``queries``, returns their top-k.
+
+    A query the encoder cannot answer (`DenseEncoder.why_unanswerable`: empty, only stopwords)
+    gets no hits and a logged warning saying why, instead of the same arbitrary passages.
+    """
     index.check_encoder(encoder)
-    return index.search(encoder.encode_queries(queries), k=k, **kwargs)
+    reasons = [encoder.why_unanswerable(query) for query in queries]
+    for query, reason in zip(queries, reasons, strict=True):
+        if reason:
+            logger.warning("No results for the query %r: %s.", query, reason)
+    answerable = [query for query, reason in zip(queries, reasons, strict=True) if not reason]
+    hits = iter(
+        index.search(encoder.encode_queries(answerable), k=k, **kwargs) if answerable else []
+    )
+    return [[] if reason else next(hits) for reason in reasons]  # no arbitrary hits
 
 
 def build_index(

@@ -169,6 +169,13 @@ class TwoTowerTrainingArguments(TrainingArguments):
             "offline (no network, run files under ./wandb); disabled."
         },
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Delete what an earlier run left in --output_dir before training; without "
+            "it (or --resume_from_checkpoint) a non-empty --output_dir is refused."
+        },
+    )
     # Defaults that suit this model (the rest keep TrainingArguments' defaults):
     per_device_train_batch_size: int = field(
         default=RECIPE.global_batch_size,

@@ -7,11 +7,13 @@ by (seed, step, micro-batch), so all processes draw the same negatives for the g
 N-process run draws what a 1-process run on the same global batch draws, and a resumed run what an
 uninterrupted one draws. Deliberately left out: de-duplicating a passage that lands on two
 processes (it counts as a negative for the other process's query, a rare collision).
+Every save (checkpoints and the final model) goes through a staging folder (`_save`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 
 import torch
 import torch.distributed as dist
@@ -24,6 +26,7 @@ from modeling.training.distributed import (
 )
 from modeling.training.in_batch_metrics import in_batch_metrics
 from modeling.training.losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
+from modeling.training.run_outputs import STAGING_NAME, publish_saved_model
 
 METRIC_NAMES = ("recall@1", "recall@5", "gap")
 
@@ -46,6 +49,19 @@ class TwoTowerTrainer(Trainer):
         pairs = self.accelerator.reduce(self._train_pairs, reduction="sum").item()
         result.metrics["train_pairs_per_second"] = round(pairs / result.metrics["train_runtime"], 2)
         return result
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        """Saves into a staging folder, then moves the files into place, the weights last
+        (`publish_saved_model`): an interrupted save never leaves a half model in ``output_dir``
+        or a checkpoint."""
+        output_dir = output_dir if output_dir is not None else self.args.output_dir
+        if not self.args.should_save:
+            return super()._save(output_dir, state_dict)
+        staging = os.path.join(output_dir, STAGING_NAME)
+        if os.path.isdir(staging):  # left by a save that was interrupted
+            shutil.rmtree(staging)
+        super()._save(staging, state_dict)
+        publish_saved_model(staging, output_dir)
 
     def create_model_card(self, *args, **kwargs) -> None:
         """Writes this project's model card (config, training summary, results) to output_dir,

@@ -101,6 +101,7 @@ def train_command(
         "--train_file", str(train_file), "--output_dir", str(run_dir), "--seed", str(seed),
         "--save_strategy", "no", "--disable_tqdm", "true", "--wandb", "disabled",
         "--logging_steps", "50", "--report_to", "none",
+        "--overwrite_output_dir",  # --force reruns a row into its earlier run's folder
     ]  # fmt: skip
     if table.data(name).get("teacher"):
         command += ["--teacher_file", str(teacher_path(train_file))]
