@@ -198,13 +198,13 @@ def test_search_script_builds_and_answers_from_arguments_and_stdin(
     script.main(["build", "--model", str(tiny_model_dir), "--corpus", str(small_corpus),
                  "--index_dir", index_dir, "--chunk_size", "100"])  # fmt: skip
     capsys.readouterr()
-    script.main(["query", "--index_dir", index_dir, "--query", "longest word", "--top_k", "3",
+    script.main(["query", "--index_dir", index_dir, "--query", "flea blood", "--top_k", "3",
                  "--format", "jsonl"])  # fmt: skip
     (line,) = capsys.readouterr().out.strip().splitlines()
     result = json.loads(line)
-    assert result["query"] == "longest word" and len(result["hits"]) == 3
-    monkeypatch.setattr(sys, "stdin", io.StringIO("first query\n\nsecond query\n"))
+    assert result["query"] == "flea blood" and len(result["hits"]) == 3
+    monkeypatch.setattr(sys, "stdin", io.StringIO("cat mat\n\ndog heart\n"))
     script.main(["query", "--index_dir", index_dir, "--top_k", "2"])
     out = capsys.readouterr().out
-    assert "# first query" in out and "# second query" in out
+    assert "# cat mat" in out and "# dog heart" in out
     assert len([row for row in out.splitlines() if row.startswith("  1  ")]) == 2
