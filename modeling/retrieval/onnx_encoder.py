@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from modeling.modeling_two_tower import length_batches
 from modeling.retrieval.encoders import DenseEncoder
@@ -32,7 +33,9 @@ class OnnxEncoder(DenseEncoder):
             (written by ``scripts/export_onnx.py``).
         int8: Run the int8 files (``onnx/{tower}_int8.onnx``, exported with ``--int8``).
         batch_size: Texts per run.
-        threads: onnxruntime intra-op threads; None lets onnxruntime choose.
+        threads: onnxruntime intra-op threads; None uses as many as torch
+            (``torch.get_num_threads()``, which follows ``OMP_NUM_THREADS``), so that both
+            runtimes compare on equal terms.
         name: Label in result tables; defaults to the directory name plus ``-onnx``/``-onnx-int8``.
     """
 
@@ -61,8 +64,7 @@ class OnnxEncoder(DenseEncoder):
         self.config = TwoTowerConfig.from_pretrained(path)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads or torch.get_num_threads()
         self.sessions = {
             tower: onnxruntime.InferenceSession(
                 str(file), options, providers=["CPUExecutionProvider"]

@@ -10,7 +10,9 @@ lengths and batch size where they apply:
   ``WhitespaceTokenizer`` over the same GloVe words, lower-cased) + ``LSTM`` (bidirectional
   2x128) + mean ``Pooling``, trained by ``SentenceTransformerTrainer`` with
   ``MultipleNegativesRankingLoss`` (scale 20 = temperature 0.05: the same objective);
-- minilm: all-MiniLM-L6-v2 (encoding and search only).
+- minilm: all-MiniLM-L6-v2 (encoding and search only);
+- ours-gru-onnx, ours-gru-onnx-int8: ours-gru exported to ONNX (float32; int8 weights by dynamic
+  quantisation) and run by onnxruntime (encoding and search only).
 
 Measured: training throughput (query-positive pairs/s after warm-up steps), encoding throughput
 (passages/s on the first corpus.tsv passages, queries/s on dev600 queries) with the share spent
@@ -66,7 +68,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--data_dir", default=str(MSMARCO_DIR), help="MS MARCO subsets (%(default)s).")
     add("--output", default="results/benchmark.json", help="Results JSON.")
     add("--markdown", default=None, help="Also write the markdown table here.")
-    add("--systems", default="ours-gru,ours-lstm,st-lstm,minilm", help="Systems to measure.")
+    add(
+        "--systems",
+        default="ours-gru,ours-lstm,st-lstm,minilm,ours-gru-onnx,ours-gru-onnx-int8",
+        help="Systems to measure (%(default)s; also ours-lstm-onnx, ours-lstm-onnx-int8).",
+    )
     add("--batch_size", type=int, default=64, help="Training pairs per step (all systems).")
     add("--encode_batch_size", type=int, default=128, help="Texts per encoding batch (all).")
     add("--hidden_size", type=int, default=128, help="RNN units per direction (RNN systems).")
@@ -316,7 +322,7 @@ def memory_probe(name: str, args: argparse.Namespace) -> dict[str, float]:
     n = args.minilm_passages if name == "minilm" else args.passages
     system.encode_passages(data["corpus"][:n])
     result["encode_peak_mib"] = _status_mib("VmHWM")  # encoding first: the smaller peak
-    if name != "minilm":
+    if system.trainable:
         system.trainer(data["pairs"], args, args.train_steps + args.warmup_steps).train()
         result["train_peak_mib"] = _status_mib("VmHWM")
     return result
@@ -428,7 +434,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
 
     # 2. Training throughput (trainable systems), encoding, search, memory
-    trainable = [s for s in systems if s.name != "minilm"]
+    trainable = [s for s in systems if s.trainable]
     if trainable and args.train_steps:
         for name, rates in training_rounds(trainable, data, args).items():
             results[name]["train_pairs_per_s"] = statistics.median(rates)

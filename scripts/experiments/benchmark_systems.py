@@ -3,7 +3,9 @@
 - ``ours-gru`` / ``ours-lstm``: `TwoTowerModel` trained by `TwoTowerTrainer` (InfoNCE, t=0.05);
 - ``st-lstm``: sentence-transformers ``WordEmbeddings`` (same GloVe) + bidirectional ``LSTM`` +
   mean ``Pooling``, trained with ``MultipleNegativesRankingLoss`` (scale 20 = temperature 0.05);
-- ``minilm``: all-MiniLM-L6-v2 (encoding only).
+- ``minilm``: all-MiniLM-L6-v2 (encoding only);
+- ``ours-gru-onnx`` / ``ours-gru-onnx-int8`` (and ``-lstm-``): ours exported to ONNX (float32, or
+  int8 weights by dynamic quantisation) and run by onnxruntime (encoding only).
 Deliberately left out: timing; the script measures, these only build and run the systems.
 """
 
@@ -16,6 +18,7 @@ import torch
 
 PEER = "st-lstm"
 OURS = ("ours-gru", "ours-lstm")
+ONNX = tuple(f"{ours}-onnx{kind}" for ours in OURS for kind in ("", "-int8"))
 
 
 class System:
@@ -24,6 +27,7 @@ class System:
     name: str
     dim: int
     lexical_buckets: int = 0  # trailing columns of `dim` that are a sparse bag of words
+    trainable: bool = True  # False: encoding and search only
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -160,7 +164,50 @@ class SentenceTransformerLSTM(System):
         )
 
 
+class OnnxSystem(System):
+    """Ours exported to ONNX (once per RNN type and process) and run by onnxruntime."""
+
+    trainable = False
+    _exported: dict[str, str] = {}  # RNN type -> checkpoint directory holding onnx/
+
+    def __init__(self, vocab, args: argparse.Namespace, name: str):
+        import atexit
+        import shutil
+        import tempfile
+
+        from modeling.retrieval.onnx_encoder import OnnxEncoder
+        from modeling.retrieval.onnx_export import export_onnx
+
+        rnn_type = name.split("-")[1]
+        self.ours = OurSystem(vocab, args, rnn_type)
+        if rnn_type not in self._exported:
+            directory = tempfile.mkdtemp(prefix=f"benchmark-onnx-{rnn_type}-")
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            self.ours.model.save_pretrained(directory)
+            self.ours.tokenizer.save_pretrained(directory)
+            export_onnx(directory, int8=True)
+            self._exported[rnn_type] = directory
+        self.encoder = OnnxEncoder(
+            self._exported[rnn_type],
+            int8=name.endswith("-int8"),
+            batch_size=args.encode_batch_size,
+            threads=args.threads,
+        )
+        self.name, self.dim, self.lexical_buckets = name, self.ours.dim, self.ours.lexical_buckets
+
+    def encode_passages(self, texts):
+        return self.encoder.encode_passages(texts)
+
+    def encode_queries(self, texts):
+        return self.encoder.encode_queries(texts)
+
+    def tokenize_passages(self, texts):
+        return self.ours.tokenize_passages(texts)
+
+
 class MiniLMSystem(System):
+    trainable = False
+
     def __init__(self, args: argparse.Namespace):
         from modeling.retrieval.baselines import MiniLMEncoder
 
@@ -186,4 +233,6 @@ def build_system(name: str, vocab, args: argparse.Namespace) -> System:
         return SentenceTransformerLSTM(vocab, args)
     if name == "minilm":
         return MiniLMSystem(args)
-    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, PEER, 'minilm']}.")
+    if name in ONNX:
+        return OnnxSystem(vocab, args, name)
+    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, *ONNX, PEER, 'minilm']}.")
