@@ -298,25 +298,10 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             return torch.empty(0, self.config.embed_size)
         was_training = self.training
         self.eval()
-        # Tokenise once, then batch by length: similar lengths waste no padding.
         ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out = torch.empty(len(ids), self.config.embed_size)
-        starts = range(0, len(order), batch_size)
-        if progress_bar:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc="Encoding", unit="batch")
-        for start in starts:
-            rows = order[start : start + batch_size]
-            # Padded by hand: tokenizer.pad is slow next to the RNN.
-            input_ids = pad_sequence(
-                [torch.tensor(ids[i], dtype=torch.long) for i in rows],
-                batch_first=True,
-                padding_value=self.config.pad_token_id,
-            )
-            lengths = torch.tensor([len(ids[i]) for i in rows])
-            mask = (torch.arange(input_ids.size(1))[None, :] < lengths[:, None]).long()
+        batches = length_batches(ids, batch_size, self.config.pad_token_id, progress_bar)
+        for rows, input_ids, mask in batches:
             vectors = encode(input_ids.to(self.device), mask.to(self.device))
             out[rows] = vectors.float().cpu()
         self.train(was_training)
@@ -345,6 +330,31 @@ def _weights_file(name_or_path) -> str:
     names = ("model.safetensors", "model.safetensors.index.json")
     found = [Path(str(name_or_path), n) for n in names if Path(str(name_or_path), n).is_file()]
     return str(found[0] if found else name_or_path)
+
+
+def length_batches(ids: list[list[int]], batch_size: int, pad_token_id: int, progress_bar=False):
+    """Tokenised texts -> ``(rows, input_ids (b, T), attention_mask (b, T))`` batches by length.
+
+    Similar lengths share a batch, so little padding is encoded; ``rows`` are the texts' indices
+    in ``ids``. A batch of empty texts has ``T == 0``.
+    """
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    starts = range(0, len(order), batch_size)
+    if progress_bar:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="Encoding", unit="batch")
+    for start in starts:
+        rows = order[start : start + batch_size]
+        # Padded by hand: tokenizer.pad is slow next to the RNN.
+        input_ids = pad_sequence(
+            [torch.tensor(ids[i], dtype=torch.long) for i in rows],
+            batch_first=True,
+            padding_value=pad_token_id,
+        )
+        lengths = torch.tensor([len(ids[i]) for i in rows])
+        mask = (torch.arange(input_ids.size(1))[None, :] < lengths[:, None]).long()
+        yield rows, input_ids, mask
 
 
 def _mask_or_ones(mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:

@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="PATH",
-        help="A two-tower checkpoint directory (save_pretrained output); repeat for several.",
+        help="A two-tower checkpoint directory (save_pretrained output), or onnx:PATH / "
+        "onnx-int8:PATH for its ONNX export (scripts/export_onnx.py); repeat for several.",
     )
     parser.add_argument(
         "--data_dir",

@@ -127,6 +127,35 @@ def recall_at_k(run: Run, qrels: Qrels, k: int = 100, relevance_level: int = 1) 
     return mean_metrics(run, qrels, [f"R@{k}"], relevance_level)[f"R@{k}"]
 
 
+def to_columns(pairs: Run | Qrels, value: str) -> dict[str, list]:
+    """``{qid: {pid: value}}`` -> parallel lists ``{"query_id", "passage_id", value}``: one row
+    of the ``two_tower_ir`` evaluate module (``value`` is ``"score"`` for a run, ``"grade"`` for
+    qrels)."""
+    columns: dict[str, list] = {"query_id": [], "passage_id": [], value: []}
+    for qid, values in pairs.items():
+        for pid, number in values.items():
+            columns["query_id"].append(qid)
+            columns["passage_id"].append(pid)
+            columns[value].append(number)
+    return columns
+
+
+def from_columns(
+    query_ids: Iterable[str], passage_ids: Iterable[str], values: Iterable[float]
+) -> dict[str, dict[str, float]]:
+    """Parallel lists -> ``{qid: {pid: value}}``, the inverse of `to_columns`."""
+    pairs: dict[str, dict[str, float]] = {}
+    for qid, pid, number in zip(query_ids, passage_ids, values, strict=True):
+        query = pairs.setdefault(qid, {})
+        if pid in query:
+            raise ValueError(
+                f"Passage {pid!r} appears twice for query {qid!r}: give each (query, passage) "
+                "pair one score or grade."
+            )
+        query[pid] = number
+    return pairs
+
+
 def parse_metric(metric: str) -> tuple[str, int]:
     """``"nDCG@10"`` -> ``("nDCG", 10)``; ``"Recall@k"`` is read as ``"R@k"``."""
     match = _METRIC_PATTERN.match(metric)

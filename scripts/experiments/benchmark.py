@@ -13,6 +13,8 @@ lengths and batch size where they apply:
 - minilm: all-MiniLM-L6-v2 (encoding and search only);
 - model2vec: a static model distilled from all-MiniLM-L6-v2, the peer a user picks for speed
   (encoding and search only; ``distill_model2vec.py`` builds it once; not in the default list).
+- ours-gru-onnx, ours-gru-onnx-int8: ours-gru exported to ONNX (float32; int8 weights by dynamic
+  quantisation) and run by onnxruntime (encoding and search only).
 
 Measured: training throughput (query-positive pairs/s after warm-up steps), encoding throughput
 (passages/s on the first corpus.tsv passages, queries/s on dev600 queries) with the share spent
@@ -68,7 +70,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--data_dir", default=str(MSMARCO_DIR), help="MS MARCO subsets (%(default)s).")
     add("--output", default="results/benchmark.json", help="Results JSON.")
     add("--markdown", default=None, help="Also write the markdown table here.")
-    add("--systems", default="ours-gru,ours-lstm,st-lstm,minilm", help="Systems to measure.")
+    add(
+        "--systems",
+        default="ours-gru,ours-lstm,st-lstm,minilm,ours-gru-onnx,ours-gru-onnx-int8",
+        help="Systems to measure (%(default)s; also ours-lstm-onnx, ours-lstm-onnx-int8, "
+        "model2vec).",
+    )
     add(
         "--batch_size",
         type=int,

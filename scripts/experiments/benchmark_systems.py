@@ -6,6 +6,8 @@
 - ``minilm``: all-MiniLM-L6-v2 (encoding only);
 - ``model2vec``: the static model distilled from all-MiniLM-L6-v2 (encoding only; built once by
   ``distill_model2vec.py``).
+- ``ours-gru-onnx`` / ``ours-gru-onnx-int8`` (and ``-lstm-``): ours exported to ONNX (float32, or
+  int8 weights by dynamic quantisation) and run by onnxruntime (encoding only).
 Deliberately left out: timing; the script measures, these only build and run the systems.
 """
 
@@ -19,6 +21,7 @@ import torch
 PEER = "st-lstm"
 OURS = ("ours-gru", "ours-lstm")
 ENCODE_ONLY = ("minilm", "model2vec")  # pretrained peers: encoding and search, no training
+ONNX = tuple(f"{ours}-onnx{kind}" for ours in OURS for kind in ("", "-int8"))
 
 
 class System:
@@ -164,6 +167,47 @@ class SentenceTransformerLSTM(System):
         )
 
 
+class OnnxSystem(System):
+    """Ours exported to ONNX (once per RNN type and process) and run by onnxruntime."""
+
+    trainable = False
+    _exported: dict[str, str] = {}  # RNN type -> checkpoint directory holding onnx/
+
+    def __init__(self, vocab, args: argparse.Namespace, name: str):
+        import atexit
+        import shutil
+        import tempfile
+
+        from modeling.retrieval.onnx_encoder import OnnxEncoder
+        from modeling.retrieval.onnx_export import export_onnx
+
+        rnn_type = name.split("-")[1]
+        self.ours = OurSystem(vocab, args, rnn_type)
+        if rnn_type not in self._exported:
+            directory = tempfile.mkdtemp(prefix=f"benchmark-onnx-{rnn_type}-")
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            self.ours.model.save_pretrained(directory)
+            self.ours.tokenizer.save_pretrained(directory)
+            export_onnx(directory, int8=True)
+            self._exported[rnn_type] = directory
+        self.encoder = OnnxEncoder(
+            self._exported[rnn_type],
+            int8=name.endswith("-int8"),
+            batch_size=args.encode_batch_size,
+            threads=args.threads,
+        )
+        self.name, self.dim, self.lexical_buckets = name, self.ours.dim, self.ours.lexical_buckets
+
+    def encode_passages(self, texts):
+        return self.encoder.encode_passages(texts)
+
+    def encode_queries(self, texts):
+        return self.encoder.encode_queries(texts)
+
+    def tokenize_passages(self, texts):
+        return self.ours.tokenize_passages(texts)
+
+
 class MiniLMSystem(System):
     trainable = False
 
@@ -219,3 +263,6 @@ def build_system(name: str, vocab, args: argparse.Namespace) -> System:
     if name == "model2vec":
         return Model2VecSystem(args)
     raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, PEER, *ENCODE_ONLY]}.")
+    if name in ONNX:
+        return OnnxSystem(vocab, args, name)
+    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, *ONNX, PEER, 'minilm']}.")
