@@ -88,9 +88,18 @@ class SearchIndex:
 
     def close(self) -> None:
         """Closes the texts file (the other files are memory-mapped or in memory)."""
-        if self._texts is not None:
+        if getattr(self, "_texts", None) is not None:
             self._texts.close()
             self._texts = None
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
 
     @property
     def model_reference(self) -> str:
