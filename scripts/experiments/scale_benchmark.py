@@ -12,6 +12,8 @@ passages under new ids. Each stage runs the project's own script in a fresh chil
   (GloVe 50d, one GRU direction, 4096 lexical buckets), ``--build_processes`` CPU processes;
 - query batch: ``scripts/search.py query`` with ``--queries`` real queries, exact top-10.
 
+CPU time (user + system, all processes of the stage) is reported beside wall time: on shared
+cores it says what the work costs, while wall time also says how busy the machine was.
 Peak memory is the largest sum of the resident sets of the stage's process tree, polled every
 50 ms, and the largest single process's peak (``getrusage`` of a wrapper's children). Resident
 sets count memory-mapped file pages that were read. Every stage also runs at a small baseline size
@@ -76,9 +78,9 @@ while child.poll() is None:
     peak = max(peak, tree_rss_kb(child.pid))
     time.sleep(0.05)
 wall = time.perf_counter() - start
-single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-json.dump({"rc": child.returncode, "wall_s": wall, "tree_peak_mb": peak / 1024,
-           "process_peak_mb": single / 1024}, open(out, "w"))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"rc": child.returncode, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+           "tree_peak_mb": peak / 1024, "process_peak_mb": usage.ru_maxrss / 1024}, open(out, "w"))
 """
 
 
@@ -252,16 +254,17 @@ def markdown_table(results: list[dict], baseline: list[dict] | None, args) -> st
         f"Scale benchmark: {args.rows:,} v2.1 rows, {args.passages:,} passages, "
         f"{args.queries:,} queries; index built by {args.build_processes} process(es).",
         "",
-        "| stage | size | wall s | rate /s | peak RSS MB (tree) | peak MB (largest process) "
-        "| full MS MARCO: wall s | RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| stage | size | wall s | CPU s | rate /s (per CPU s) | peak RSS MB (tree) "
+        "| peak MB (largest process) | full MS MARCO: wall s | RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for i, r in enumerate(results):
         full = FULL_ROWS if r["stage"] in ROW_STAGES else FULL_PASSAGES
         small = baseline[i] if baseline else None
         done = args.queries if r["stage"] == "query batch" else r["size"]
         lines.append(
-            f"| {r['stage']} | {r['size']:,} | {r['wall_s']:.1f} | {done / r['wall_s']:,.0f} "
+            f"| {r['stage']} | {r['size']:,} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} "
+            f"| {done / r['wall_s']:,.0f} ({done / max(r['cpu_s'], 1e-9):,.0f}) "
             f"| {r['tree_peak_mb']:,.0f} | {r['process_peak_mb']:,.0f} "
             f"| {extend(r, small, 'wall_s', full):,.0f} "
             f"| {extend(r, small, 'tree_peak_mb', full):,.0f} |"

@@ -14,9 +14,9 @@ def test_tiny_scale_benchmark_reports_every_stage(msmarco_dir, tmp_path, capsys)
     for stage in STAGES:
         row = next(line for line in table.splitlines() if line.startswith(f"| {stage} |"))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        assert len(cells) == 8 and all(cell for cell in cells), row
+        assert len(cells) == 9 and all(cell for cell in cells), row
     assert [r["stage"] for r in results] == list(STAGES)
-    assert all(r["rc"] == 0 and r["wall_s"] > 0 and r["tree_peak_mb"] > 50 for r in results)
+    assert all(r["rc"] == 0 and r["cpu_s"] > 0 and r["tree_peak_mb"] > 50 for r in results)
     assert "proportional to size" in table  # 300 rows are below the 1,000-row baseline
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["baseline"] is None and len(saved["main"]) == 4
