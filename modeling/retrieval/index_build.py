@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog near the river bank in 1999."
+# Passages encoded per forward call: a model with a lexical part returns (n, d + buckets) dense
+# vectors before their lexical columns are made sparse, so this bounds that transient.
+ENCODE_SLICE = 2048
 INDEX_FILES = frozenset(
     {"index.json", "embeddings.npy", "ids.txt", "texts.jsonl", "text_offsets.npy", "lexical.npz"}
 )
@@ -82,12 +85,11 @@ def build_index(
         for pid in ids:
             if "\n" in pid or not pid:
                 raise ValueError(f"{corpus}: passage id {pid!r} is empty or holds a newline.")
-        embeddings = encoder.encode_passages(
-            texts, progress_bar=progress_bar and state.is_main_process
+        embeddings, lexical = _encode_chunk(
+            encoder, texts, progress_bar=progress_bar and state.is_main_process
         )
         prefix = parts / f"{number:08d}"
-        if encoder.lexical_buckets:
-            embeddings, lexical = split_lexical(embeddings, encoder.lexical_buckets)
+        if lexical is not None:
             sparse.save_npz(prefix.with_suffix(".lexical.npz"), lexical, compressed=False)
         _write_part(prefix, ids, texts if store_texts else None, embeddings)
         encoded += len(ids)
@@ -105,8 +107,25 @@ def build_index(
         shutil.rmtree(parts)
         check_index_dir(index_dir, overwrite)  # again: the folder may have changed meanwhile
         _move_into_place(staging, index_dir)
+        logger.info("Index moved into place: %s", index_dir)
     state.wait_for_everyone()
     return index_dir
+
+
+def _encode_chunk(encoder: DenseEncoder, texts: list[str], progress_bar: bool):
+    """``texts`` -> dense part ``(n, d)`` and lexical part (CSR, or None), slice by slice."""
+    from tqdm.auto import tqdm
+
+    dense, lexical = [], []
+    with tqdm(total=len(texts), unit=" passages", disable=not progress_bar) as bar:
+        for start in range(0, len(texts), ENCODE_SLICE):
+            vectors = encoder.encode_passages(texts[start : start + ENCODE_SLICE])
+            if encoder.lexical_buckets:
+                vectors, part = split_lexical(vectors, encoder.lexical_buckets)
+                lexical.append(part.tocsr())
+            dense.append(vectors)
+            bar.update(len(vectors))
+    return np.concatenate(dense), (sparse.vstack(lexical, format="csr") if lexical else None)
 
 
 def check_index_dir(index_dir: str | Path, overwrite: bool = False) -> None:
@@ -217,8 +236,10 @@ def _merge_parts(parts, index_dir, encoder, corpus, num_processes, store_texts) 
             row += len(block)
     embeddings.flush()
     if encoder.lexical_buckets:
-        lexical = [sparse.load_npz(path.with_suffix(".lexical.npz")) for path in chunks]
-        sparse.save_npz(index_dir / "lexical.npz", sparse.vstack(lexical, format="csc"))
+        # CSR parts stack by concatenation; one conversion then gives the posting lists.
+        lexical = [sparse.load_npz(path.with_suffix(".lexical.npz")).tocsr() for path in chunks]
+        lexical = sparse.vstack(lexical, format="csr")
+        sparse.save_npz(index_dir / "lexical.npz", lexical.tocsc())
     if store_texts:
         np.save(index_dir / "text_offsets.npy", offsets)
     else:
@@ -238,7 +259,7 @@ def _merge_parts(parts, index_dir, encoder, corpus, num_processes, store_texts) 
     }
     (index_dir / "index.json").write_text(json.dumps(meta, indent=1))
     logger.info(
-        "Index of %d passages (%d-d + %d sparse lexical buckets) written to %s",
+        "Index of %d passages (%d-d + %d sparse lexical buckets) merged in %s",
         total,
         dim,
         encoder.lexical_buckets,

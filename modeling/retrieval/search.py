@@ -13,11 +13,12 @@ import numpy as np
 import torch
 from scipy import sparse
 
-SCORE_BUDGET = 1 << 25  # score-matrix elements per corpus chunk (128 MB of float32)
-# (query, passage) pairs per block of the sparse lexical product: its non-zeros are the pairs
-# that share a bucket, a small share of this, so a block stays far below the dense budget.
-LEXICAL_BUDGET = 1 << 27
+SCORE_BUDGET = 1 << 24  # score-matrix elements per corpus chunk (64 MB of float32)
+MAX_CHUNK_ROWS = 1 << 17  # passage rows copied out of the (memory-mapped) matrix at a time
 MAX_QUERY_BLOCK = SCORE_BUDGET // 1024  # queries per block: keeps a 1024-passage chunk in budget
+# Non-zeros of one block's sparse lexical product (query, passage pairs sharing a bucket), bounded
+# before it is computed by the lengths of the queries' posting lists.
+LEXICAL_BUDGET = 1 << 23
 
 
 def split_lexical(vectors: np.ndarray, buckets: int) -> tuple[np.ndarray, sparse.csc_matrix]:
@@ -45,8 +46,9 @@ def exact_search(
         passages: ``(n, d)`` passage vectors; a ``np.memmap`` is read one chunk at a time.
         k: Results per query (capped at ``n``).
         chunk_size: Passages scored at once; None keeps the ``(block, chunk)`` score matrix
-            near ``SCORE_BUDGET`` elements. Queries go in blocks of at most
-            ``MAX_QUERY_BLOCK`` (with ``lexical``, ``LEXICAL_BUDGET // n``).
+            near ``SCORE_BUDGET`` elements (at most ``MAX_CHUNK_ROWS`` passages). Queries go in
+            blocks of at most ``MAX_QUERY_BLOCK``, and with ``lexical`` of at most
+            ``LEXICAL_BUDGET`` non-zeros in their sparse product.
         lexical: ``(n, buckets)`` sparse lexical parts of the passages (`split_lexical`; CSC
             is fastest, other formats are converted on each call): the queries' last
             ``buckets`` columns are scored against it through its posting lists, the rest
@@ -66,22 +68,40 @@ def exact_search(
     k = min(k, n)
     if k < 1:
         raise ValueError(f"k must be >= 1 and the corpus non-empty (k={k}, {n} passages).")
-    posting_lists = None
-    block = max(1, min(q.shape[0], MAX_QUERY_BLOCK))
+    posting_lists, blocks = None, _query_blocks(q.shape[0], None)
     if lexical is not None:
         if lexical.shape[0] != n:
             raise ValueError(f"{lexical.shape[0]} lexical rows for {n} passages.")
-        posting_lists = sparse.csc_matrix(lexical).T  # (buckets, n) CSR: one row per bucket
-        block = max(1, min(block, LEXICAL_BUDGET // n))
-    chunk_size = chunk_size or max(1024, SCORE_BUDGET // block)
-    results = [
-        _search_block(q[start : start + block], passages, posting_lists, k, chunk_size)
-        for start in range(0, q.shape[0], block)
-    ]
+        lexical = sparse.csc_matrix(lexical)
+        posting_lists = lexical.T  # (buckets, n) CSR: one row per bucket
+        # An upper bound of each query's non-zeros in the product: its posting lists' lengths.
+        q_lexical = sparse.csr_matrix(q[:, passages.shape[1] :].numpy())
+        q_lexical.data = np.diff(lexical.indptr)[q_lexical.indices].astype(np.float64)
+        blocks = _query_blocks(q.shape[0], np.asarray(q_lexical.sum(axis=1)).ravel())
+    results = []
+    for start, stop in blocks:
+        size = chunk_size or min(MAX_CHUNK_ROWS, max(1024, SCORE_BUDGET // (stop - start)))
+        results.append(_search_block(q[start:stop], passages, posting_lists, k, size))
     return (
         np.concatenate([scores for scores, _ in results]),
         np.concatenate([rows for _, rows in results]),
     )
+
+
+def _query_blocks(num_queries: int, nonzeros: np.ndarray | None) -> list[tuple[int, int]]:
+    """``[start, stop)`` query ranges of at most ``MAX_QUERY_BLOCK`` queries whose lexical
+    products hold at most ``LEXICAL_BUDGET`` non-zeros (bounded by ``nonzeros``; one query at
+    least per block)."""
+    blocks, start, total = [], 0, 0.0
+    for i in range(num_queries):
+        cost = 0.0 if nonzeros is None else float(nonzeros[i])
+        if i > start and (i - start == MAX_QUERY_BLOCK or total + cost > LEXICAL_BUDGET):
+            blocks.append((start, i))
+            start, total = i, 0.0
+        total += cost
+    if num_queries:
+        blocks.append((start, num_queries))
+    return blocks
 
 
 def _search_block(q, passages, posting_lists, k, chunk_size):

@@ -150,7 +150,13 @@ def test_query_blocks_give_the_unblocked_answer(monkeypatch):
     expected_rows = np.argsort(-full, axis=1, kind="stable")[:, :9]
     import modeling.retrieval.search as search_module
 
-    monkeypatch.setattr(search_module, "LEXICAL_BUDGET", 101 * 4)  # blocks of 4 queries
+    monkeypatch.setattr(search_module, "LEXICAL_BUDGET", 400)  # ~3 queries' posting lists
+    assert search_module._query_blocks(5, np.array([300, 90, 20, 500, 1])) == [
+        (0, 2),
+        (2, 3),
+        (3, 4),
+        (4, 5),
+    ]
     scores, rows = exact_search(
         queries, dense, 9, chunk_size=13, lexical=sparse.csc_matrix(lexical)
     )
