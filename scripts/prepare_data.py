@@ -5,8 +5,9 @@
     python scripts/prepare_data.py --source microsoft/ms_marco --split train --positives all \
         --output data/train.parquet
 
-Training reads these files as they are (--train_file data/train.parquet); it also accepts the raw
-sources directly, so this step is for inspecting or reusing the converted table.
+Training reads these files as they are (--train_file data/train.parquet), memory-mapped; it also
+accepts the raw sources directly, but holds them in memory. The conversion streams: rows are read
+one by one and written row group by row group, so any size of source fits in memory.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from data_prep.msmarco import POSITIVE_CHOICES, load_msmarco, save_canonical
+from data_prep.canonical import convert_msmarco
+from data_prep.msmarco import POSITIVE_CHOICES
 
 logger = logging.getLogger("prepare_data")
 
@@ -46,11 +48,15 @@ def main() -> None:
     if Path(args.output).exists() and not args.overwrite:
         parser.error(f"{args.output} exists; pass --overwrite to replace it.")
 
-    # 2. Convert and save
-    table = load_msmarco(args.source, args.split, args.positives)
-    save_canonical(table, args.output)
-    positives = sum(len(p) for p in table.column("positives").to_pylist())
-    logger.info("Wrote %s: %d queries, %d positives", args.output, table.num_rows, positives)
+    # 2. Convert, streaming, and save (a failed run leaves no partial --output)
+    stats = convert_msmarco(args.source, args.output, args.split, args.positives)
+    logger.info(
+        "Wrote %s: %d queries, %d positives (from %d rows)",
+        args.output,
+        stats["queries"],
+        stats["positives"],
+        stats["rows"],
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ reference). Runs data-parallel when launched with accelerate: each process encod
 chunks and the shards merge into one index in corpus order.
 
     python scripts/search.py build --model checkpoints/two_tower_final \\
-        --corpus ../shared/data/msmarco/corpus.tsv --index_dir indexes/corpus
+        --corpus ../shared/data/msmarco/corpus.tsv --index_dir indexes/corpus [--overwrite]
     ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 scripts/search.py \\
         build --model checkpoints/two_tower_final --corpus collection.tsv --index_dir indexes/full
 
@@ -28,9 +28,17 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+
 from data_prep.glove import load_glove
 from modeling.cli import positive_int, run_script
-from modeling.retrieval.index import SearchIndex, build_index, distributed_state, search
+from modeling.retrieval.index import (
+    SearchIndex,
+    build_index,
+    check_index_dir,
+    distributed_state,
+    search,
+)
 from modeling.retrieval.loading import load_encoder
 
 logger = logging.getLogger("search")
@@ -47,7 +55,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--model", required=True, help="Checkpoint directory, minilm, glove-avg or model2vec."
     )
     build.add_argument("--corpus", required=True, help="A .tsv (pid<TAB>text), .jsonl or .parquet.")
-    build.add_argument("--index_dir", required=True, help="Output directory (replaced).")
+    build.add_argument(
+        "--index_dir", required=True, help="Output directory: new, empty, or an index to replace."
+    )
+    build.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace the index in --index_dir (never a folder holding other files).",
+    )
     build.add_argument(
         "--chunk_size",
         type=int,
@@ -95,18 +110,26 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_build(args: argparse.Namespace) -> None:
-    # 1. One process per device (or CPU process) under accelerate launch; one otherwise.
+    # 1. Refuse a folder that is not ours to replace before loading anything.
+    check_index_dir(args.index_dir, args.overwrite)
+    # 2. One process per device (or CPU process) under accelerate launch; one otherwise. On the
+    #    CPU each process gets one torch thread unless OMP_NUM_THREADS says otherwise: several
+    #    threads per process contend for shared cores (OFFLINE_STACK.md).
     state = distributed_state()
     device = args.device or str(state.device)
-    # 2. The encoder, on this process's device.
+    if device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
+    # 3. The encoder, on this process's device.
     encoder = load_encoder(args.model, batch_size=args.batch_size, device=device, glove=load_glove)
-    # 3. Encode this process's chunks; the main process merges them in corpus order.
+    # 4. Encode this process's chunks; the main process merges them in corpus order into a
+    #    staging folder and renames it into place.
     build_index(
         encoder,
         args.corpus,
         args.index_dir,
         chunk_size=args.chunk_size,
         store_texts=not args.no_texts,
+        overwrite=args.overwrite,
     )
     if state.num_processes > 1:
         # gloo may abort at interpreter exit after a clean run: exit hard.

@@ -16,14 +16,14 @@ import logging
 import os
 from pathlib import Path
 
-import datasets
 import torch
 import torch.distributed as dist
 import transformers
 from transformers import HfArgumentParser
 
+from data_prep.canonical import load_training_data, training_texts
 from data_prep.glove import load_glove, prune_vocabulary
-from data_prep.msmarco import load_msmarco, split_heldout
+from data_prep.msmarco import heldout_indices
 from data_prep.teacher import TeacherVectors
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 from modeling.cli import run_script
@@ -73,17 +73,20 @@ def main() -> None:
     if resolve_wandb(args.wandb):
         args.report_to = ["wandb"]
 
-    # 2. Data: canonical tables; held-out queries are never trained on
+    # 2. Data: canonical tables (a canonical parquet is memory-mapped, raw sources are read into
+    #    memory); held-out queries are never trained on
     with args.main_process_first(desc="loading data"):
-        train_table = load_msmarco(data_args.train_file, "train", data_args.positives)
+        train_data = load_training_data(data_args.train_file, "train", data_args.positives)
         if data_args.eval_file:
-            eval_table = load_msmarco(data_args.eval_file, "validation", data_args.positives)
+            eval_data = load_training_data(data_args.eval_file, "validation", data_args.positives)
         else:
-            train_table, eval_table = split_heldout(train_table, data_args.eval_fraction, args.seed)
+            kept, heldout = heldout_indices(train_data.num_rows, data_args.eval_fraction, args.seed)
+            train_data, eval_data = train_data.select(kept), train_data.select(heldout)
     if data_args.max_train_queries:
-        train_table = train_table.slice(0, data_args.max_train_queries)
+        train_data = train_data.select(range(min(data_args.max_train_queries, len(train_data))))
+    check_batches(train_data.num_rows, eval_data.num_rows, data_args, args)
     logger.info(
-        "Training queries: %d, held-out queries: %d", train_table.num_rows, eval_table.num_rows
+        "Training queries: %d, held-out queries: %d", train_data.num_rows, eval_data.num_rows
     )
 
     # 3. GloVe vocabulary -> tokenizer (ids are embedding rows)
@@ -95,12 +98,9 @@ def main() -> None:
     }
     tokenizer = TwoTowerTokenizerFast.from_vocabulary(vocab.words, **tokenizer_kwargs)
     if model_args.prune_vocab:
-        texts = train_table.column("query").to_pylist() + [
-            p for ps in train_table.column("positives").to_pylist() for p in ps
-        ]
         vocab, report = prune_vocabulary(
             vocab,
-            map(tokenizer.words, texts),
+            map(tokenizer.words, training_texts(train_data)),
             model_args.prune_min_count,
             model_args.prune_keep_top,
         )
@@ -128,19 +128,18 @@ def main() -> None:
         seed=args.seed,
         teacher=TeacherVectors(data_args.teacher_file) if data_args.teacher_file else None,
     )
-    eval_dataset = datasets.Dataset(eval_table)
     before = TwoTowerTrainer(
         model=copy.deepcopy(model),
         args=args,
-        eval_dataset=eval_dataset,
+        eval_dataset=eval_data,
         data_collator=collator,
         processing_class=tokenizer,
     ).evaluate(metric_key_prefix="untrained")
     trainer = TwoTowerTrainer(
         model=model,
         args=args,
-        train_dataset=datasets.Dataset(train_table),
-        eval_dataset=eval_dataset,
+        train_dataset=train_data,
+        eval_dataset=eval_data,
         data_collator=collator,
         processing_class=tokenizer,
     )
@@ -154,7 +153,7 @@ def main() -> None:
         "model": vars(model_args),
         "training": {name: getattr(args, name) for name in SUMMARY_ARGS},
         "train": dict(result.metrics),
-        "train_queries": train_table.num_rows,
+        "train_queries": train_data.num_rows,
         "untrained": before,
         "eval": after,
         "world_size": args.world_size,
@@ -188,6 +187,31 @@ def main() -> None:
         dist.destroy_process_group()
         logging.shutdown()
         os._exit(0)
+
+
+def check_batches(
+    num_train: int, num_eval: int, data_args: DataArguments, args: TwoTowerTrainingArguments
+) -> None:
+    """Refuses a split smaller than one global batch: with ``dataloader_drop_last`` (in-batch
+    negatives need full batches) it would give no batch, and a held-out set NaN metrics."""
+    sizes = (
+        ("training", num_train, args.per_device_train_batch_size, data_args.train_file,
+         "more training data, a larger --max_train_queries or a smaller "
+         "--per_device_train_batch_size"),
+        ("held-out", num_eval, args.per_device_eval_batch_size,
+         data_args.eval_file or data_args.train_file,
+         "more data, a larger --eval_fraction, an --eval_file with more queries or a smaller "
+         "--per_device_eval_batch_size"),
+    )  # fmt: skip
+    for what, rows, per_device, source, fixes in sizes:
+        needed = max(2, per_device * args.world_size) if args.dataloader_drop_last else 2
+        if rows < needed:
+            raise ValueError(
+                f"The {what} set has {rows} queries (from {source}), fewer than one batch of "
+                f"{needed} ({per_device} per device x {args.world_size} processes): it would "
+                f"give no batch and no {'training' if what == 'training' else 'metrics (NaN)'}. "
+                f"Use {fixes}."
+            )
 
 
 def _resume_path(args: TwoTowerTrainingArguments) -> str | None:

@@ -1,8 +1,9 @@
 """Exact top-k search by inner product, chunk by chunk, with a sparse lexical part.
 
-`exact_search` is a batched matrix product with a running top-k over corpus chunks, so the full
-score matrix never has to fit in memory; a model's lexical part (``lexical_buckets``) is scored
-through posting lists (`split_lexical`). FAISS (``pip install faiss-cpu``) is an optional backend
+`exact_search` is a batched matrix product with a running top-k over corpus chunks, taking the
+queries in blocks, so neither the full score matrix nor the queries' sparse lexical products ever
+have to fit in memory; a model's lexical part (``lexical_buckets``) is scored through posting
+lists (`split_lexical`). FAISS (``pip install faiss-cpu``) is an optional backend
 for dense-only vectors. Deliberately left out: approximate indexes trained on the data (IVF/PQ).
 """
 
@@ -12,7 +13,12 @@ import numpy as np
 import torch
 from scipy import sparse
 
-SCORE_BUDGET = 1 << 25  # score-matrix elements per corpus chunk (128 MB of float32)
+SCORE_BUDGET = 1 << 24  # score-matrix elements per corpus chunk (64 MB of float32)
+MAX_CHUNK_ROWS = 1 << 17  # passage rows copied out of the (memory-mapped) matrix at a time
+MAX_QUERY_BLOCK = SCORE_BUDGET // 1024  # queries per block: keeps a 1024-passage chunk in budget
+# Non-zeros of one block's sparse lexical product (query, passage pairs sharing a bucket), bounded
+# before it is computed by the lengths of the queries' posting lists.
+LEXICAL_BUDGET = 1 << 23
 
 
 def split_lexical(vectors: np.ndarray, buckets: int) -> tuple[np.ndarray, sparse.csc_matrix]:
@@ -39,8 +45,10 @@ def exact_search(
         queries: ``(q, d)`` query vectors (``(q, d + buckets)`` with ``lexical``).
         passages: ``(n, d)`` passage vectors; a ``np.memmap`` is read one chunk at a time.
         k: Results per query (capped at ``n``).
-        chunk_size: Passages scored at once; None keeps the ``(q, chunk)`` score matrix near
-            ``SCORE_BUDGET`` elements.
+        chunk_size: Passages scored at once; None keeps the ``(block, chunk)`` score matrix
+            near ``SCORE_BUDGET`` elements (at most ``MAX_CHUNK_ROWS`` passages). Queries go in
+            blocks of at most ``MAX_QUERY_BLOCK``, and with ``lexical`` of at most
+            ``LEXICAL_BUDGET`` non-zeros in their sparse product.
         lexical: ``(n, buckets)`` sparse lexical parts of the passages (`split_lexical`; CSC
             is fastest, other formats are converted on each call): the queries' last
             ``buckets`` columns are scored against it through its posting lists, the rest
@@ -57,27 +65,64 @@ def exact_search(
             "2-D with the same width: encode both with the model that built the index."
         )
     n = passages.shape[0]
-    if lexical is not None:
-        if lexical.shape[0] != n:
-            raise ValueError(f"{lexical.shape[0]} lexical rows for {n} passages.")
-        q_lexical = sparse.csr_matrix(q[:, passages.shape[1] :].numpy())
-        q = q[:, : passages.shape[1]]
-        # (q, buckets) x (buckets, n): each query walks only its buckets' posting lists.
-        shared = (q_lexical @ sparse.csc_matrix(lexical).T).tocsc()  # (q, n), mostly zeros
     k = min(k, n)
     if k < 1:
         raise ValueError(f"k must be >= 1 and the corpus non-empty (k={k}, {n} passages).")
-    chunk_size = chunk_size or max(1024, SCORE_BUDGET // max(1, q.shape[0]))
+    posting_lists, blocks = None, _query_blocks(q.shape[0], None)
+    if lexical is not None:
+        if lexical.shape[0] != n:
+            raise ValueError(f"{lexical.shape[0]} lexical rows for {n} passages.")
+        lexical = sparse.csc_matrix(lexical)
+        posting_lists = lexical.T  # (buckets, n) CSR: one row per bucket
+        # An upper bound of each query's non-zeros in the product: its posting lists' lengths.
+        q_lexical = sparse.csr_matrix(q[:, passages.shape[1] :].numpy())
+        q_lexical.data = np.diff(lexical.indptr)[q_lexical.indices].astype(np.float64)
+        blocks = _query_blocks(q.shape[0], np.asarray(q_lexical.sum(axis=1)).ravel())
+    results = []
+    for start, stop in blocks:
+        size = chunk_size or min(MAX_CHUNK_ROWS, max(1024, SCORE_BUDGET // (stop - start)))
+        results.append(_search_block(q[start:stop], passages, posting_lists, k, size))
+    return (
+        np.concatenate([scores for scores, _ in results]),
+        np.concatenate([rows for _, rows in results]),
+    )
+
+
+def _query_blocks(num_queries: int, nonzeros: np.ndarray | None) -> list[tuple[int, int]]:
+    """``[start, stop)`` query ranges of at most ``MAX_QUERY_BLOCK`` queries whose lexical
+    products hold at most ``LEXICAL_BUDGET`` non-zeros (bounded by ``nonzeros``; one query at
+    least per block)."""
+    blocks, start, total = [], 0, 0.0
+    for i in range(num_queries):
+        cost = 0.0 if nonzeros is None else float(nonzeros[i])
+        if i > start and (i - start == MAX_QUERY_BLOCK or total + cost > LEXICAL_BUDGET):
+            blocks.append((start, i))
+            start, total = i, 0.0
+        total += cost
+    if num_queries:
+        blocks.append((start, num_queries))
+    return blocks
+
+
+def _search_block(q, passages, posting_lists, k, chunk_size):
+    """`exact_search` for one block of queries: a running top-k over corpus chunks."""
+    n = passages.shape[0]
+    shared = None
+    if posting_lists is not None:
+        q_lexical = sparse.csr_matrix(q[:, passages.shape[1] :].numpy())
+        q = q[:, : passages.shape[1]]
+        # (block, buckets) x (buckets, n): each query walks only its buckets' posting lists.
+        shared = (q_lexical @ posting_lists).tocsc()  # (block, n), mostly zeros
     best_scores = torch.empty(q.shape[0], 0)
     best_rows = torch.empty(q.shape[0], 0, dtype=torch.long)
     for start in range(0, n, chunk_size):
-        block = torch.from_numpy(np.array(passages[start : start + chunk_size], dtype=np.float32))
-        scores = q @ block.T  # (q, chunk)
-        if lexical is not None:
-            block_shared = shared[:, start : start + chunk_size].toarray()
-            scores += torch.from_numpy(block_shared.astype(np.float32, copy=False))
-        top = torch.topk(scores, min(k, block.shape[0]), dim=1)
-        best_scores = torch.cat([best_scores, top.values], dim=1)  # (q, <= 2k)
+        chunk = torch.from_numpy(np.array(passages[start : start + chunk_size], dtype=np.float32))
+        scores = q @ chunk.T  # (block, chunk)
+        if shared is not None:
+            chunk_shared = shared[:, start : start + chunk_size].toarray()
+            scores += torch.from_numpy(chunk_shared.astype(np.float32, copy=False))
+        top = torch.topk(scores, min(k, chunk.shape[0]), dim=1)
+        best_scores = torch.cat([best_scores, top.values], dim=1)  # (block, <= 2k)
         best_rows = torch.cat([best_rows, top.indices + start], dim=1)
         best_scores, best_rows = _top_k_ordered(best_scores, best_rows, k)
     return best_scores.numpy(), best_rows.numpy()
