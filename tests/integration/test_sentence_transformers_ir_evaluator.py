@@ -15,7 +15,7 @@ import torch
 from script_loader import load_script
 
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
-from modeling.training.arguments import RECIPE_BIDIRECTIONAL, RECIPE_LEXICAL_BUCKETS
+from modeling.training.recipe import RECIPE
 
 pytest.importorskip("sentence_transformers")
 
@@ -30,8 +30,8 @@ def test_ir_evaluator_agrees_with_evaluate_script(msmarco_dir, glove, tmp_path):
     torch.manual_seed(0)
     model = TwoTowerModel.from_glove(
         torch.from_numpy(glove.vectors),
-        bidirectional=RECIPE_BIDIRECTIONAL,
-        lexical_buckets=RECIPE_LEXICAL_BUCKETS,
+        bidirectional=RECIPE.bidirectional,
+        lexical_buckets=RECIPE.lexical_buckets,
     )
     folder = tmp_path / "untrained"
     model.save_pretrained(folder)
