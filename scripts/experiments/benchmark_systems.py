@@ -262,7 +262,6 @@ def build_system(name: str, vocab, args: argparse.Namespace) -> System:
         return MiniLMSystem(args)
     if name == "model2vec":
         return Model2VecSystem(args)
-    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, PEER, *ENCODE_ONLY]}.")
     if name in ONNX:
         return OnnxSystem(vocab, args, name)
-    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, *ONNX, PEER, 'minilm']}.")
+    raise ValueError(f"Unknown system {name!r}: choose from {[*OURS, *ONNX, PEER, *ENCODE_ONLY]}.")
