@@ -13,8 +13,8 @@ MiniLM encodes ~46 passages/s on 2 CPU cores: its passage embeddings are cached 
 later runs seconds. Leave it out with --baselines bm25,glove-avg.
 
 --beir_dir adds the tasks of a BEIR-format folder, one per qrels split (e.g. scifact-train from
-../shared/data/beir_scifact): full-corpus retrieval, nDCG@10 and R@100; their documents are
-encoded as overlapping word windows (--passage_window) unless overridden.
+../shared/data/beir_scifact): full-corpus retrieval, nDCG@10 and R@100; a two-tower model reads
+up to 256 tokens of their documents unless --passage_max_length / --passage_window say otherwise.
 
 --hybrid adds a row per model: its ranking fused with BM25's by reciprocal rank fusion.
 --halves adds a row per model for each part of its score alone (pooled, lexical).
@@ -87,7 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="Tokens a two-tower model reads of each passage or window, on every task "
-        "(default: the model's config).",
+        "(default: 256 on BEIR tasks, the model's config on MS MARCO's).",
     )
     parser.add_argument(
         "--passage_window",
@@ -95,7 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="WORDS[:STRIDE]",
         help="Encode passages as windows of WORDS words every STRIDE (default WORDS/2) words, "
         "each passage scoring its best window, on every task; 'none' encodes them whole "
-        "(default: each task's own: windows on BEIR tasks, whole MS MARCO passages).",
+        "(default: passages whole).",
     )
     parser.add_argument(
         "--baselines",

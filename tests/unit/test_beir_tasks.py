@@ -10,7 +10,11 @@ import pytest
 from script_loader import load_script
 
 from modeling.evaluation.runner import dense_runs_by_part, evaluate_system, score_runs
-from modeling.evaluation.tasks import load_beir_tasks, with_passage_encoding
+from modeling.evaluation.tasks import (
+    BEIR_PASSAGE_MAX_LENGTH,
+    load_beir_tasks,
+    with_passage_encoding,
+)
 from modeling.retrieval.encoders import DenseEncoder
 from modeling.retrieval.windows import split_windows
 
@@ -50,7 +54,7 @@ class FirstWordsEncoder(DenseEncoder):
         return self._encode(texts)
 
     def encode_passages(self, texts, progress_bar=False, max_length=None):
-        return self._encode(texts, max_length or self.limit)
+        return self._encode(texts, max_length or self.limit)  # max_length words, as tokens
 
     def _encode(self, texts, limit=None):
         words = [t.lower().split()[:limit] for t in texts]
@@ -108,8 +112,9 @@ def test_windows_find_a_word_past_the_encoders_cut(tmp_path):
     (train,) = load_beir_tasks(
         write_beir(tmp_path / "beir_tiny", {"train": [("q1", "d1", 1), ("q2", "d3", 1)]})
     )
-    whole = with_passage_encoding([train], window=None)
-    windowed = with_passage_encoding([train], window=(3, 2))
+    assert (train.passage_max_length, train.passage_window) == (BEIR_PASSAGE_MAX_LENGTH, None)
+    whole = with_passage_encoding([train], max_length=3)
+    windowed = with_passage_encoding([train], max_length=3, window=(3, 2))
     # Whole documents: "fish" is d3's 5th word, past the cut of 3: every document scores 0 for
     # q2 and ties go to the larger id (d4, d3, ...): d3 ranks 2nd, nDCG = 1 / log2(3).
     scores = score_runs(dense_runs_by_part(FirstWordsEncoder(), whole, ("all",))["all"], whole)
@@ -119,8 +124,8 @@ def test_windows_find_a_word_past_the_encoders_cut(tmp_path):
         dense_runs_by_part(FirstWordsEncoder(), windowed, ("all",))["all"], windowed
     )
     assert scores["tiny-train/nDCG@10"] == pytest.approx(1.0)
-    # A longer cut given as the passage length reaches it too.
-    longer = with_passage_encoding([train], max_length=6, window=None)
+    # A longer cut reaches it too.
+    longer = with_passage_encoding([train], max_length=6)
     scores = score_runs(dense_runs_by_part(FirstWordsEncoder(), longer, ("all",))["all"], longer)
     assert scores["tiny-train/nDCG@10"] == pytest.approx(1.0)
 
