@@ -141,3 +141,44 @@ def test_a_query_missing_from_the_teacher_file_is_named(scored_table, tmp_path):
     table = pa.table({"query_id": [3], "query": ["q"], "positives": [["x"]], "negatives": [[]]})
     with pytest.raises(ValueError, match="Query 3 has no line"):
         attach_teacher_scores(table, tmp_path / "teacher.jsonl.gz", pool={})
+
+
+@pytest.mark.parametrize("distill_loss", ["kl", "margin_mse"])
+def test_the_trainer_adds_the_weighted_loss_and_spares_teacher_candidates(
+    scored_table, tmp_path, distill_loss
+):
+    from modeling import TwoTowerModel
+    from modeling.training.arguments import TwoTowerTrainingArguments
+    from modeling.training.trainer import TwoTowerTrainer
+
+    tokenizer = TwoTowerTokenizerFast.from_vocabulary(WORDS)
+    collate = TwoTowerCollator(tokenizer, num_negatives=1, num_teacher_passages=2)
+    batch = collate(scored_table.to_pylist())
+    torch.manual_seed(0)
+    model = TwoTowerModel.from_glove(torch.randn(len(WORDS), 5), hidden_size=7)
+    args = TwoTowerTrainingArguments(
+        output_dir=str(tmp_path),
+        distill_loss=distill_loss,
+        distill_weight=0.5,
+        teacher_temperature=0.1,
+        report_to="none",
+    )
+    trainer = TwoTowerTrainer(model=model, args=args, data_collator=collate)
+    model.train()
+    loss = trainer.compute_loss(model, dict(batch))
+    with torch.no_grad():
+        inputs = {k: v for k, v in batch.items() if k.startswith(("query_", "passage_"))}
+        out = model(**inputs)
+        scores = out.query_embeds @ out.passage_embeds.T
+        positives, graded = batch["positive_mask"], batch["teacher_mask"]
+        label = info_nce_loss(
+            out.query_embeds, out.passage_embeds, positives, ignore_mask=graded & ~positives
+        )
+        if distill_loss == "kl":
+            distill = listwise_distillation_loss(scores, batch["teacher_scores"], graded, 0.05, 0.1)
+        else:
+            distill = margin_mse_loss(scores, batch["teacher_scores"], graded, positives)
+    assert loss.item() == pytest.approx((label + 0.5 * distill).item(), rel=1e-5)
+    assert label.item() != pytest.approx(
+        info_nce_loss(out.query_embeds, out.passage_embeds, positives).item()
+    )  # the spared candidates changed the label loss
