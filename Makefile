@@ -58,6 +58,8 @@ endif
 
 # One torch thread per process: more threads than cores slow every step down.
 train: export OMP_NUM_THREADS ?= 1
+# The recipe distils teacher scores that sit in the MS MARCO folder (train.py looks there).
+train: export MSMARCO_DIR := $(abspath $(MSMARCO_DIR))
 # Train the recipe, then print the evaluation table next to BM25 and the GloVe average (MS MARCO,
 # and BEIR_DIR's tasks when that folder exists).
 train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_recipe.parquet) \

@@ -32,6 +32,26 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+def resolve_scores_file(name: str | None, msmarco_dir: str | Path | None = None) -> Path | None:
+    """``--teacher_scores`` -> the file: None for ``"none"``/empty, an existing path as is, else
+    ``name`` inside the MS MARCO folder (``$MSMARCO_DIR``, by default ``../shared/data/msmarco``).
+    """
+    if not name or name.lower() == "none":
+        return None
+    path = Path(name)
+    if not path.exists():
+        from data_prep import MSMARCO_DIR
+
+        path = Path(msmarco_dir or MSMARCO_DIR) / name
+    if not path.exists():
+        raise ValueError(
+            f"Teacher scores {name!r} not found (looked in {path.parent}): set MSMARCO_DIR to the "
+            "MS MARCO subsets, pass --teacher_scores PATH, or --teacher_scores none to train on "
+            "labels alone."
+        )
+    return path
+
+
 def read_pool_texts(data_dir: str | Path) -> dict[str, str]:
     """Pool id -> passage text, as the training table spells the same passages."""
     data_dir = Path(data_dir)
@@ -87,7 +107,8 @@ def attach_teacher_scores(
         if row is None:
             raise ValueError(
                 f"Query {query_id} has no line in {scores_file}: distil only tables built from "
-                "the same MS MARCO folder (scripts/build_training_set.py)."
+                "the same MS MARCO folder (scripts/build_training_set.py), or pass "
+                "--teacher_scores none to train on labels alone."
             )
         named = {_collapse(pool[pid]): score for pid, score in row["positives"] if pid in pool}
         best = max(score for _, score in row["positives"])

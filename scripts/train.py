@@ -25,7 +25,7 @@ from transformers import HfArgumentParser
 from data_prep.glove import load_glove, prune_vocabulary
 from data_prep.msmarco import load_msmarco, split_heldout
 from data_prep.teacher import TeacherVectors
-from data_prep.teacher_scores import attach_teacher_scores
+from data_prep.teacher_scores import attach_teacher_scores, resolve_scores_file
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
 from modeling.training.collator import TwoTowerCollator
@@ -36,7 +36,8 @@ logger = logging.getLogger("train")
 # Training settings recorded in train_summary.json (and so in the model card).
 SUMMARY_ARGS = (
     "loss", "margin", "temperature", "learning_rate", "per_device_train_batch_size",
-    "num_train_epochs", "max_steps", "gather_across_processes", "seed", "bf16",
+    "num_train_epochs", "max_steps", "gather_across_processes", "seed", "bf16", "distill_loss",
+    "distill_weight", "teacher_temperature",
 )  # fmt: skip
 
 
@@ -67,8 +68,10 @@ def main() -> None:
             train_table, eval_table = split_heldout(train_table, data_args.eval_fraction, args.seed)
     if data_args.max_train_queries:
         train_table = train_table.slice(0, data_args.max_train_queries)
-    if data_args.teacher_scores:
-        train_table = attach_teacher_scores(train_table, data_args.teacher_scores)
+    teacher_scores = resolve_scores_file(data_args.teacher_scores)
+    if teacher_scores:
+        train_table = attach_teacher_scores(train_table, teacher_scores)
+        logger.info("Distilling the teacher scores of %s", teacher_scores)
     logger.info(
         "Training queries: %d, held-out queries: %d", train_table.num_rows, eval_table.num_rows
     )
@@ -114,7 +117,7 @@ def main() -> None:
         data_args.num_negatives,
         seed=args.seed,
         teacher=TeacherVectors(data_args.teacher_file) if data_args.teacher_file else None,
-        num_teacher_passages=data_args.num_teacher_passages if data_args.teacher_scores else 0,
+        num_teacher_passages=data_args.num_teacher_passages if teacher_scores else 0,
     )
     eval_dataset = datasets.Dataset(eval_table)
     before = TwoTowerTrainer(

@@ -57,16 +57,16 @@ class DataArguments:
             "scripts/build_training_set.py --teacher minilm)."
         },
     )
-    teacher_scores: str | None = field(
-        default=None,
+    teacher_scores: str = field(
+        default=RECIPE.teacher_scores,
         metadata={
-            "help": "Distil precomputed teacher scores: ../shared/data/msmarco/"
-            "teacher_minilm_top50.jsonl.gz (MiniLM's cosines with each training query's "
-            "positives and top 50 pool passages). Needs a table built from that folder."
+            "help": "Distil precomputed teacher scores: a path, or a file name in the MS MARCO "
+            "folder (MiniLM's cosines with each training query's positives and top 50 pool "
+            "passages); needs a table built from that folder. 'none' trains on labels alone."
         },
     )
     num_teacher_passages: int = field(
-        default=4,
+        default=RECIPE.num_teacher_passages,
         metadata={"help": "With --teacher_scores: teacher top passages per query and batch."},
     )
 
@@ -164,14 +164,14 @@ class TwoTowerTrainingArguments(TrainingArguments):
         default=RECIPE.temperature, metadata={"help": "InfoNCE: softmax temperature."}
     )
     distill_loss: str = field(
-        default="kl",
+        default=RECIPE.distill_loss,
         metadata={
             "help": f"One of {DISTILL_LOSSES}: listwise KL over each query's candidates, or "
             "Margin-MSE of (positive, candidate) score margins."
         },
     )
     distill_weight: float = field(
-        default=1.0,
+        default=RECIPE.distill_weight,
         metadata={
             "help": "With --teacher_scores or --teacher_file: weight of the distillation loss "
             "added to --loss."
