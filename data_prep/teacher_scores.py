@@ -33,23 +33,33 @@ def _collapse(text: str) -> str:
 
 
 def resolve_scores_file(name: str | None, msmarco_dir: str | Path | None = None) -> Path | None:
-    """``--teacher_scores`` -> the file: None for ``"none"``/empty, an existing path as is, else
-    ``name`` inside the MS MARCO folder (``$MSMARCO_DIR``, by default ``../shared/data/msmarco``).
+    """``--teacher_scores`` -> the file, or None to train on labels alone.
+
+    ``"none"`` or empty gives None; an existing path is used as is; a bare file name is looked
+    up in the MS MARCO folder (``$MSMARCO_DIR``, by default ``../shared/data/msmarco``). The
+    recipe's file missing from that folder gives None with a warning (runs on other data, e.g. a
+    toy table, need no teacher); any other missing path is an error.
     """
     if not name or name.lower() == "none":
         return None
     path = Path(name)
-    if not path.exists():
-        from data_prep import MSMARCO_DIR
+    if path.exists():
+        return path
+    from data_prep import MSMARCO_DIR
 
-        path = Path(msmarco_dir or MSMARCO_DIR) / name
-    if not path.exists():
-        raise ValueError(
-            f"Teacher scores {name!r} not found (looked in {path.parent}): set MSMARCO_DIR to the "
-            "MS MARCO subsets, pass --teacher_scores PATH, or --teacher_scores none to train on "
-            "labels alone."
-        )
-    return path
+    folder = Path(msmarco_dir or MSMARCO_DIR)
+    if len(path.parts) == 1 and (folder / name).exists():
+        return folder / name
+    if name == TEACHER_SCORES_FILE:
+        logger.warning(
+            "No %s in %s: training on labels alone (set MSMARCO_DIR to the MS MARCO subsets to "
+            "distil, or pass --teacher_scores none to say so).", name, folder,
+        )  # fmt: skip
+        return None
+    raise ValueError(
+        f"Teacher scores {name!r} not found (nor in {folder}): pass --teacher_scores PATH, or "
+        "--teacher_scores none to train on labels alone."
+    )
 
 
 def read_pool_texts(data_dir: str | Path) -> dict[str, str]:
@@ -84,8 +94,8 @@ def attach_teacher_scores(
 
     Returns:
         The table with the three columns. A positive the teacher file does not name by its text
-        (the same passage spelt differently) takes the best of the teacher's positive scores;
-        their number is logged. A query absent from the file is an error naming it.
+        (the same passage spelt differently) takes the best of the teacher's positive scores; a
+        query absent from the file gets empty lists (labels alone). Both are counted in the log.
     """
     scores_file = Path(scores_file)
     if not scores_file.exists():
@@ -99,17 +109,17 @@ def attach_teacher_scores(
         for line in handle:
             row = json.loads(line)
             by_query[int(row["query_id"])] = row
-    positive_scores, passages, scores, guessed = [], [], [], 0
+    positive_scores, passages, scores, guessed, missing = [], [], [], 0, 0
     for query_id, positives in zip(
         table.column("query_id").to_pylist(), table.column("positives").to_pylist(), strict=True
     ):
         row = by_query.get(query_id)
-        if row is None:
-            raise ValueError(
-                f"Query {query_id} has no line in {scores_file}: distil only tables built from "
-                "the same MS MARCO folder (scripts/build_training_set.py), or pass "
-                "--teacher_scores none to train on labels alone."
-            )
+        if row is None:  # trained on its labels alone; counted below
+            missing += 1
+            positive_scores.append([])
+            passages.append([])
+            scores.append([])
+            continue
         named = {_collapse(pool[pid]): score for pid, score in row["positives"] if pid in pool}
         best = max(score for _, score in row["positives"])
         own = [named.get(_collapse(text)) for text in positives]
@@ -128,6 +138,11 @@ def attach_teacher_scores(
                 break
         passages.append(texts)
         scores.append(values)
+    if missing:
+        logger.warning(
+            "%d of %d queries have no line in %s: they train on their labels alone (distil "
+            "tables built from the same MS MARCO folder).", missing, table.num_rows, scores_file,
+        )  # fmt: skip
     if guessed:
         logger.info("Teacher scores: %d positives scored by their query's best positive", guessed)
     floats = pa.list_(pa.float32())

@@ -69,6 +69,7 @@ def main() -> None:
     if data_args.max_train_queries:
         train_table = train_table.slice(0, data_args.max_train_queries)
     teacher_scores = resolve_scores_file(data_args.teacher_scores)
+    data_args.teacher_scores = str(teacher_scores or "none")  # what the summary records
     if teacher_scores:
         train_table = attach_teacher_scores(train_table, teacher_scores)
         logger.info("Distilling the teacher scores of %s", teacher_scores)

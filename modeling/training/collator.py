@@ -50,7 +50,7 @@ class TwoTowerCollator:
         positives: list[tuple[int, int]] = []
         graded: list[tuple[int, int, float]] = []  # (query, column, teacher score)
         for i, row in enumerate(rows):
-            scored = "positive_scores" in row and self.num_teacher_passages > 0
+            scored = bool(row.get("positive_scores")) and self.num_teacher_passages > 0
             for k in self._draw(len(row["positives"]), self.max_positives):
                 j = column.setdefault(row["positives"][k], len(column))
                 positives.append((i, j))

@@ -10,7 +10,11 @@ import pyarrow as pa
 import pytest
 import torch
 
-from data_prep.teacher_scores import attach_teacher_scores
+from data_prep.teacher_scores import (
+    TEACHER_SCORES_FILE,
+    attach_teacher_scores,
+    resolve_scores_file,
+)
 from modeling import TwoTowerTokenizerFast
 from modeling.training.collator import TwoTowerCollator
 from modeling.training.losses import info_nce_loss, listwise_distillation_loss, margin_mse_loss
@@ -137,10 +141,21 @@ def test_the_collator_carries_teacher_scores_over_the_batch_columns(scored_table
     assert "teacher_scores" not in plain(scored_table.to_pylist())
 
 
-def test_a_query_missing_from_the_teacher_file_is_named(scored_table, tmp_path):
+def test_a_query_missing_from_the_teacher_file_trains_on_labels_alone(tmp_path, scored_table):
     table = pa.table({"query_id": [3], "query": ["q"], "positives": [["x"]], "negatives": [[]]})
-    with pytest.raises(ValueError, match="Query 3 has no line"):
-        attach_teacher_scores(table, tmp_path / "teacher.jsonl.gz", pool={})
+    (row,) = attach_teacher_scores(table, tmp_path / "teacher.jsonl.gz", pool={}).to_pylist()
+    assert (row["positive_scores"], row["teacher_passages"], row["teacher_scores"]) == ([], [], [])
+    collate = TwoTowerCollator(TwoTowerTokenizerFast.from_vocabulary(WORDS), num_teacher_passages=2)
+    assert "teacher_scores" not in collate([row, row | {"query": "cats", "positives": ["fish"]}])
+
+
+def test_the_recipes_teacher_file_is_looked_up_in_the_msmarco_folder(tmp_path):
+    (tmp_path / TEACHER_SCORES_FILE).write_bytes(b"")
+    assert resolve_scores_file(TEACHER_SCORES_FILE, tmp_path) == tmp_path / TEACHER_SCORES_FILE
+    assert resolve_scores_file("none", tmp_path) is None
+    assert resolve_scores_file(TEACHER_SCORES_FILE, tmp_path / "elsewhere") is None  # warned
+    with pytest.raises(ValueError, match="--teacher_scores none"):
+        resolve_scores_file(str(tmp_path / "missing.jsonl.gz"), tmp_path)
 
 
 @pytest.mark.parametrize("distill_loss", ["kl", "margin_mse"])
