@@ -61,7 +61,10 @@ class TwoTowerCollator:
                 column.setdefault(negatives[k], len(column))
             if scored:
                 passages = row["teacher_passages"]
-                for k in self._draw(len(passages), self.num_teacher_passages):
+                # Drawn by a generator of the query's own: a process split of the batch (one
+                # process or several) draws the same passages, as the gathered loss needs.
+                query_rng = random.Random(f"{self.seed}:{row['query']}")
+                for k in self._draw(len(passages), self.num_teacher_passages, query_rng):
                     j = column.setdefault(passages[k], len(column))
                     graded.append((i, j, row["teacher_scores"][k]))
         positive_mask = torch.zeros(len(rows), len(column), dtype=torch.bool)  # (B, P)
@@ -87,8 +90,8 @@ class TwoTowerCollator:
             batch["teacher_passage_embeds"] = torch.from_numpy(self.teacher(list(column)))
         return batch
 
-    def _draw(self, count: int, limit: int | None) -> list[int]:
+    def _draw(self, count: int, limit: int | None, rng: random.Random | None = None) -> list[int]:
         """Indices of ``limit`` of ``count`` items drawn at random (all when they fit)."""
         if limit is None or count <= limit:
             return list(range(count))
-        return self._rng.sample(range(count), limit)
+        return (rng or self._rng).sample(range(count), limit)

@@ -6,7 +6,8 @@ query sees the whole global batch as negatives; the gradient flows through the l
 by (seed, step, micro-batch), so all processes draw the same negatives for the gathered batch, an
 N-process run draws what a 1-process run on the same global batch draws, and a resumed run what an
 uninterrupted one draws. Deliberately left out: de-duplicating a passage that lands on two
-processes (it counts as a negative for the other process's query, a rare collision).
+processes (it counts as a negative for the other process's query, a rare collision; less rare
+with distillation, whose teacher passages related queries share).
 """
 
 from __future__ import annotations
