@@ -28,15 +28,15 @@ $(VENV)/.installed: pyproject.toml
 data/train_recipe.parquet: | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) --output $@
 
-# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe: opt-in, because encoding every text of
-# the table with MiniLM on a CPU takes far longer than training (RESULTS.md).
+# TEACHER=minilm distils all-MiniLM-L6-v2's vectors of every text of the table instead of the
+# recipe's precomputed scores: opt-in, because encoding them on a CPU takes far longer than training.
 TEACHER ?=
 TEACHER_FILE := data/train_recipe.teacher.parquet
 ifneq ($(TEACHER),)
 ifneq ($(TRAIN_FILE),data/train_recipe.parquet)
 $(error TEACHER=$(TEACHER) needs the recipe table: leave TRAIN_FILE at data/train_recipe.parquet)
 endif
-TRAIN_ARGS += --teacher_file $(TEACHER_FILE)
+TRAIN_ARGS += --teacher_file $(TEACHER_FILE) --teacher_scores none
 endif
 
 $(TEACHER_FILE): data/train_recipe.parquet | setup

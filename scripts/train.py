@@ -69,6 +69,11 @@ def main() -> None:
     if data_args.max_train_queries:
         train_table = train_table.slice(0, data_args.max_train_queries)
     teacher_scores = resolve_scores_file(data_args.teacher_scores)
+    if teacher_scores and data_args.teacher_file:
+        raise ValueError(
+            "Two teachers: --teacher_file (vectors) and --teacher_scores (the recipe's scores). "
+            "Distil one: add --teacher_scores none to use the vectors."
+        )
     data_args.teacher_scores = str(teacher_scores or "none")  # what the summary records
     if teacher_scores:
         train_table = attach_teacher_scores(train_table, teacher_scores)

@@ -484,7 +484,8 @@ def train_row(row: Row, train_file: Path, run_dir: Path, args: argparse.Namespac
     settings += ["--bidirectional", str(row.bidirectional).lower()]
     settings += ["--drop_stopwords", "false"] if row.keep_stopwords else []
     if row.teacher:
-        settings += ["--teacher_file", str(ensure_teacher(train_file, Path(args.data_dir)))]
+        teacher = ensure_teacher(train_file, Path(args.data_dir))
+        settings += ["--teacher_file", str(teacher), "--teacher_scores", "none"]  # one teacher
     command = [
         sys.executable, str(REPO / "scripts/train.py"),
         "--train_file", str(train_file), "--output_dir", str(run_dir),
