@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The real MS MARCO subsets (no internet needed); the recipe's training table is built from them.
 MSMARCO_DIR ?= ../shared/data/msmarco
+# An out-of-domain check in the BEIR format (SciFact's train claims), evaluated when present.
+BEIR_DIR ?= ../shared/data/beir_scifact
 # Training data: the recipe table (default), a local MS MARCO file, or a Hub id (microsoft/ms_marco).
 TRAIN_FILE ?= data/train_recipe.parquet
 OUTPUT_DIR ?= checkpoints/two_tower_final
@@ -26,15 +28,15 @@ $(VENV)/.installed: pyproject.toml
 data/train_recipe.parquet: | setup
 	$(BIN)/python scripts/build_training_set.py --data_dir $(MSMARCO_DIR) --output $@
 
-# TEACHER=minilm distils all-MiniLM-L6-v2 into the recipe: opt-in, because encoding every text of
-# the table with MiniLM on a CPU takes far longer than training (RESULTS.md).
+# TEACHER=minilm distils all-MiniLM-L6-v2's vectors of every text of the table instead of the
+# recipe's precomputed scores: opt-in, because encoding them on a CPU takes far longer than training.
 TEACHER ?=
 TEACHER_FILE := data/train_recipe.teacher.parquet
 ifneq ($(TEACHER),)
 ifneq ($(TRAIN_FILE),data/train_recipe.parquet)
 $(error TEACHER=$(TEACHER) needs the recipe table: leave TRAIN_FILE at data/train_recipe.parquet)
 endif
-TRAIN_ARGS += --teacher_file $(TEACHER_FILE)
+TRAIN_ARGS += --teacher_file $(TEACHER_FILE) --teacher_scores none
 endif
 
 $(TEACHER_FILE): data/train_recipe.parquet | setup
@@ -56,7 +58,10 @@ endif
 
 # One torch thread per process: more threads than cores slow every step down.
 train: export OMP_NUM_THREADS ?= 1
-# Train the recipe, then print the evaluation table next to BM25 and the GloVe average.
+# The recipe distils teacher scores that sit in the MS MARCO folder (train.py looks there).
+train: export MSMARCO_DIR := $(abspath $(MSMARCO_DIR))
+# Train the recipe, then print the evaluation table next to BM25 and the GloVe average (MS MARCO,
+# and BEIR_DIR's tasks when that folder exists).
 train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_recipe.parquet) \
 	$(if $(TEACHER),$(TEACHER_FILE))
 	$(LAUNCH) scripts/train.py --train_file $(TRAIN_FILE) \
@@ -64,6 +69,7 @@ train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_r
 		$(TRAIN_ARGS)
 	@if [ -d "$(MSMARCO_DIR)" ]; then \
 		$(BIN)/python scripts/evaluate.py --model $(OUTPUT_DIR) --data_dir $(MSMARCO_DIR) \
+			$$([ -d "$(BEIR_DIR)" ] && echo --beir_dir $(BEIR_DIR)) \
 			--baselines bm25,glove-avg --hybrid --output $(OUTPUT_DIR)/eval_results.json; \
 	else echo "No $(MSMARCO_DIR): evaluation skipped (set MSMARCO_DIR to the MS MARCO subsets)."; fi
 

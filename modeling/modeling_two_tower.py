@@ -278,12 +278,20 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         )
 
     @torch.inference_mode()
-    def encode_passages(self, texts: list[str], tokenizer, batch_size: int = 256, **kwargs):
-        """Passages -> ``(n, d)`` float tensor on the CPU, in input order (as `encode_passage`)."""
+    def encode_passages(
+        self,
+        texts: list[str],
+        tokenizer,
+        batch_size: int = 256,
+        max_length: int | None = None,
+        **kwargs,
+    ):
+        """Passages -> ``(n, d)`` float tensor on the CPU, in input order (as `encode_passage`);
+        ``max_length`` tokens of each (None: the config's ``passage_max_length``)."""
         return self._encode_texts(
             texts,
             tokenizer,
-            self.config.passage_max_length,
+            max_length or self.config.passage_max_length,
             self.encode_passage,
             batch_size,
             **kwargs,

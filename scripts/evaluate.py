@@ -14,8 +14,12 @@ later runs seconds. Leave it out with --baselines bm25,glove-avg.
 
 model2vec (a static model distilled from MiniLM, the fast peer) is read from
 ~/.cache/two_tower_eval/model2vec-minilm, built once by scripts/experiments/distill_model2vec.py.
+--beir_dir adds the tasks of a BEIR-format folder, one per qrels split (e.g. scifact-train from
+../shared/data/beir_scifact): full-corpus retrieval, nDCG@10 and R@100; a two-tower model reads
+up to 256 tokens of their documents unless --passage_max_length / --passage_window say otherwise.
 
 --hybrid adds a row per model: its ranking fused with BM25's by reciprocal rank fusion.
+--halves adds a row per model for each part of its score alone (pooled, lexical).
 
     python scripts/evaluate.py --model checkpoints/two_tower_final --output results/eval.json
 """
@@ -32,13 +36,20 @@ from data_prep import MSMARCO_DIR
 from data_prep.glove import load_glove
 from modeling.cli import non_negative_int, positive_int, run_script
 from modeling.evaluation.runner import (
+    PARTS,
+    dense_runs_by_part,
     evaluate_system,
     format_table,
     fuse_runs,
     score_runs,
     system_runs,
 )
-from modeling.evaluation.tasks import TASK_NAMES, load_tasks
+from modeling.evaluation.tasks import (
+    TASK_NAMES,
+    load_beir_tasks,
+    load_tasks,
+    with_passage_encoding,
+)
 from modeling.retrieval.baselines import GLOVE_AVG_NAMES, MINILM_NAMES
 from modeling.retrieval.encoders import DEFAULT_CACHE_DIR, EmbeddingCache
 from modeling.retrieval.loading import load_encoder
@@ -67,7 +78,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--tasks",
         default=",".join(TASK_NAMES),
-        help="Comma-separated tasks among %(default)s.",
+        help="Comma-separated MS MARCO tasks among %(default)s; 'none' for none.",
+    )
+    parser.add_argument(
+        "--beir_dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="A BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv); repeatable.",
+    )
+    parser.add_argument(
+        "--passage_max_length",
+        type=int,
+        default=None,
+        help="Tokens a two-tower model reads of each passage or window, on every task "
+        "(default: 256 on BEIR tasks, the model's config on MS MARCO's).",
+    )
+    parser.add_argument(
+        "--passage_window",
+        default=None,
+        metavar="WORDS[:STRIDE]",
+        help="Encode passages as windows of WORDS words every STRIDE (default WORDS/2) words, "
+        "each passage scoring its best window, on every task; 'none' encodes them whole "
+        "(default: passages whole).",
     )
     parser.add_argument(
         "--baselines",
@@ -99,6 +132,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="Also score each --model fused with BM25 (reciprocal rank fusion, k=60, no tuning).",
     )
+    parser.add_argument(
+        "--halves",
+        action="store_true",
+        help="Also score each --model by the pooled part and the lexical part of its score alone.",
+    )
     args = parser.parse_args(argv)
     for spec in args.model:  # a mistyped path fails here, not after the tasks have loaded
         named = spec.lower() in MINILM_NAMES | GLOVE_AVG_NAMES
@@ -107,6 +145,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not Path(args.data_dir).is_dir():
         parser.error(f"--data_dir {args.data_dir} does not exist: pass the MS MARCO subsets.")
     return args
+
+
+def parse_window(value: str | None) -> tuple[int, int] | None | str:
+    """``"64:32"`` -> (64, 32); ``"64"`` -> (64, 32); ``"none"`` -> None; None -> ``"keep"``."""
+    if value is None:
+        return "keep"
+    if value.strip().lower() == "none":
+        return None
+    try:
+        words, _, stride = value.partition(":")
+        window = int(words), int(stride) if stride else max(1, int(words) // 2)
+    except ValueError as err:
+        raise ValueError(
+            f"--passage_window {value!r}: pass WORDS[:STRIDE] (e.g. 64:32) or 'none'."
+        ) from err
+    if window[0] < 1 or not 1 <= window[1] <= window[0]:
+        raise ValueError(f"--passage_window {value!r}: need WORDS >= 1 and 1 <= STRIDE <= WORDS.")
+    return window
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
@@ -123,12 +179,21 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     if not systems:
         raise ValueError("Nothing to evaluate: pass --model PATH and/or --baselines.")
 
-    # 2. Tasks.
-    tasks = load_tasks(args.data_dir, [name.strip() for name in args.tasks.split(",")])
+    # 2. Tasks: MS MARCO's, then each BEIR folder's, with any passage-encoding override.
+    names = [name.strip() for name in args.tasks.split(",") if name.strip()]
+    tasks = [] if names == ["none"] else load_tasks(args.data_dir, names)
+    for beir_dir in args.beir_dir:
+        tasks += load_beir_tasks(beir_dir)
+    if not tasks:
+        raise ValueError("No task: pass --tasks among the MS MARCO tasks and/or --beir_dir DIR.")
+    tasks = with_passage_encoding(tasks, args.passage_max_length, parse_window(args.passage_window))
     for task in tasks:
         logger.info(
-            "Task %s: %d queries, %d passages, %s",
+            "Task %s: %d queries, %d passages, %s; passages read %s, %s",
             task.name, len(task.queries), len(task.collection), ", ".join(task.metrics),
+            task.passage_max_length or "up to the model's limit",
+            f"in windows of {task.passage_window[0]} words every {task.passage_window[1]}"
+            if task.passage_window else "whole",
         )  # fmt: skip
     cache = None if args.no_cache else EmbeddingCache(args.cache_dir)
 
@@ -144,12 +209,24 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                 spec, batch_size=args.batch_size, device=args.device, glove=load_glove
             )
             name = system.name if system.name not in results else str(spec)
-        runs = bm25 if spec == "bm25" and bm25 else system_runs(system, tasks, cache=cache)
+        parts = ("all",)
+        if spec == "bm25":
+            runs = bm25 or system_runs("bm25", tasks)
+        else:
+            if args.halves and spec in args.model:
+                if system.lexical_buckets:
+                    parts = PARTS
+                else:
+                    logger.warning("--halves: %s has no lexical part to split off.", name)
+            by_part = dense_runs_by_part(system, tasks, parts, cache=cache)
+            runs = by_part["all"]
         results[name] = evaluate_system(
             system, tasks, throughput_passages=args.throughput_passages, runs=runs
         )
         if args.hybrid and spec in args.model:
             results[f"{name} + BM25 (RRF)"] = score_runs(fuse_runs(runs, bm25), tasks)
+        for part in parts[1:]:
+            results[f"{name} ({part} part alone)"] = score_runs(by_part[part], tasks)
         del system, runs
     logger.info("All systems evaluated in %.0f s", time.perf_counter() - started)
 

@@ -16,6 +16,7 @@ import logging
 import os
 from pathlib import Path
 
+import pyarrow as pa
 import torch
 import torch.distributed as dist
 import transformers
@@ -25,6 +26,7 @@ from data_prep.canonical import load_training_data, training_texts
 from data_prep.glove import load_glove, prune_vocabulary
 from data_prep.msmarco import heldout_indices
 from data_prep.teacher import TeacherVectors
+from data_prep.teacher_scores import attach_teacher_scores, resolve_scores_file
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 from modeling.cli import run_script
 from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
@@ -43,7 +45,8 @@ logger = logging.getLogger("train")
 # Training settings recorded in train_summary.json (and so in the model card).
 SUMMARY_ARGS = (
     "loss", "margin", "temperature", "learning_rate", "per_device_train_batch_size",
-    "num_train_epochs", "max_steps", "gather_across_processes", "seed", "bf16",
+    "num_train_epochs", "max_steps", "gather_across_processes", "seed", "bf16", "distill_loss",
+    "distill_weight", "teacher_temperature",
 )  # fmt: skip
 
 
@@ -85,6 +88,19 @@ def main() -> None:
     if data_args.max_train_queries:
         train_data = train_data.select(range(min(data_args.max_train_queries, len(train_data))))
     check_batches(train_data.num_rows, eval_data.num_rows, data_args, args)
+    teacher_scores = resolve_scores_file(data_args.teacher_scores)
+    if teacher_scores and data_args.teacher_file:
+        raise ValueError(
+            "Two teachers: --teacher_file (vectors) and --teacher_scores (the recipe's scores). "
+            "Distil one: add --teacher_scores none to use the vectors."
+        )
+    data_args.teacher_scores = str(teacher_scores or "none")  # what the summary records
+    if teacher_scores:
+        keys = {name: train_data[name] for name in ("query_id", "positives")}
+        graded = attach_teacher_scores(pa.table(keys), teacher_scores)
+        for name in ("positive_scores", "teacher_passages", "teacher_scores"):
+            train_data = train_data.add_column(name, graded.column(name).to_pylist())
+        logger.info("Distilling the teacher scores of %s", teacher_scores)
     logger.info(
         "Training queries: %d, held-out queries: %d", train_data.num_rows, eval_data.num_rows
     )
@@ -127,6 +143,7 @@ def main() -> None:
         data_args.num_negatives,
         seed=args.seed,
         teacher=TeacherVectors(data_args.teacher_file) if data_args.teacher_file else None,
+        num_teacher_passages=data_args.num_teacher_passages if teacher_scores else 0,
     )
     before = TwoTowerTrainer(
         model=copy.deepcopy(model),

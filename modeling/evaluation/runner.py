@@ -25,12 +25,14 @@ from modeling.evaluation.tasks import Collection, EvalTask
 from modeling.retrieval.bm25 import BM25Retriever
 from modeling.retrieval.encoders import DenseEncoder, EmbeddingCache, check_finite
 from modeling.retrieval.search import exact_search
+from modeling.retrieval.windows import split_windows
 
 logger = logging.getLogger(__name__)
 
 RUN_DEPTH = 100  # passages kept per query in retrieval runs (>= every metric's cut-off)
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al., 2009), never tuned here
 THROUGHPUT_KEY = "passages_per_s"
+PARTS = ("all", "pooled", "lexical")  # a two-tower score: pooled . pooled + lexical . lexical
 
 Run = dict[str, dict[str, float]]
 
@@ -96,36 +98,125 @@ def dense_runs(
     progress_bar: bool = True,
 ) -> dict[str, Run]:
     """Encodes what the tasks need and ranks by dot product: ``{task: run}``."""
-    runs = {}
+    return dense_runs_by_part(encoder, tasks, ("all",), cache, progress_bar)["all"]
+
+
+def dense_runs_by_part(
+    encoder: DenseEncoder,
+    tasks: Sequence[EvalTask],
+    parts: Sequence[str] = PARTS,
+    cache: EmbeddingCache | None = None,
+    progress_bar: bool = True,
+) -> dict[str, dict[str, Run]]:
+    """``{part: {task: run}}``: the encoder's ranking by each part of its score, encoded once.
+
+    A two-tower model with a lexical part scores ``pooled . pooled + lexical . lexical``;
+    ``"pooled"`` and ``"lexical"`` rank by one term alone (the other columns of the query
+    zeroed), ``"all"`` by the sum. Passages are encoded as each task says
+    (``passage_max_length``, ``passage_window``); tasks sharing a collection must agree.
+
+    Args:
+        parts: Among ``PARTS``; the halves need an encoder with a lexical part.
+    """
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        raise ValueError(f"Unknown score part(s) {unknown or parts}: choose from {PARTS}.")
+    if set(parts) - {"all"} and not encoder.lexical_buckets:
+        raise ValueError(
+            f"{encoder.name} has no lexical part: only the 'all' part (its whole score) exists."
+        )
+    runs: dict[str, dict[str, Run]] = {part: {} for part in parts}
     for collection, group in _group_by_collection(tasks):
+        settings = {(task.passage_max_length, task.passage_window) for task in group}
+        if len(settings) > 1:
+            raise ValueError(
+                f"Tasks {[task.name for task in group]} share {collection.name} but encode it "
+                f"differently ({sorted(settings, key=str)}): give them one passage encoding."
+            )
+        max_length, window = settings.pop()
         if any(task.candidates is None for task in group):
             rows = list(range(len(collection)))
         else:
             needed = {pid for task in group for pids in task.candidates.values() for pid in pids}
             rows = sorted(collection.position(pid) for pid in needed)
         texts = [collection.texts[row] for row in rows]
-        logger.info("%s: encoding %d passages of %s", encoder.name, len(texts), collection.name)
+        owners = np.arange(len(texts))
+        if window is not None:
+            texts, owners = split_windows(texts, *window)
+        logger.info(
+            "%s: encoding %d %s of %s",
+            encoder.name, len(texts), "windows" if window else "passages", collection.name,
+        )  # fmt: skip
+        length = {"max_length": max_length} if max_length is not None else {}
         if cache is not None:
-            passages = cache.encode_passages(encoder, texts, progress_bar=progress_bar)
+            passages = cache.encode_passages(encoder, texts, progress_bar=progress_bar, **length)
         else:
-            passages = encoder.encode_passages(texts, progress_bar=progress_bar)
+            passages = encoder.encode_passages(texts, progress_bar=progress_bar, **length)
         check_finite(passages, f"{encoder.name}'s passage vectors of {collection.name}")
         ids = [collection.ids[row] for row in rows]
         for task in group:
             qids = list(task.queries)
             queries = encoder.encode_queries([task.queries[qid] for qid in qids])
             check_finite(queries, f"{encoder.name}'s query vectors of {task.name}")
-            if task.candidates is not None:
-                position = {pid: i for i, pid in enumerate(ids)}
-                runs[task.name] = {}
-                for qid, vector in zip(qids, queries, strict=True):
-                    pids = task.candidates[qid]
-                    scores = passages[[position[pid] for pid in pids]] @ vector  # (candidates,)
-                    runs[task.name][qid] = dict(zip(pids, scores.tolist(), strict=True))
-            else:
-                top_scores, top_rows = exact_search(queries, passages, max(task.depth, RUN_DEPTH))
-                runs[task.name] = _run_from_rows(qids, ids, top_scores, top_rows)
+            for part in parts:
+                part_queries = _score_part(queries, encoder.lexical_buckets, part)
+                if task.candidates is not None:
+                    runs[part][task.name] = _rerank(
+                        part_queries, qids, passages, owners, ids, task.candidates
+                    )
+                else:
+                    runs[part][task.name] = _retrieve(
+                        part_queries, qids, passages, owners, ids, max(task.depth, RUN_DEPTH)
+                    )
     return runs
+
+
+def _score_part(queries: np.ndarray, buckets: int, part: str) -> np.ndarray:
+    """Query vectors whose dot products give only ``part`` of the score."""
+    if part == "all":
+        return queries
+    queries = queries.copy()
+    if part == "pooled":
+        queries[:, -buckets:] = 0.0
+    else:
+        queries[:, :-buckets] = 0.0
+    return queries
+
+
+def _rerank(queries, qids, passages, owners, ids, candidates) -> Run:
+    """Each query scores its candidates; a candidate with several windows takes the best."""
+    windows_of: dict[str, list[int]] = {}
+    for window, owner in enumerate(owners.tolist()):
+        windows_of.setdefault(ids[owner], []).append(window)
+    run = {}
+    for qid, vector in zip(qids, queries, strict=True):
+        pids = candidates[qid]
+        run[qid] = {
+            pid: float((passages[windows_of[pid]] @ vector).max()) for pid in pids
+        }  # best window of each candidate
+    return run
+
+
+def _retrieve(queries, qids, passages, owners, ids, depth: int) -> Run:
+    """Top ``depth`` passages per query; a passage with several windows ranks by its best.
+
+    A passage's best window comes before its others in the window ranking, so the passages in
+    order of their first window are the passages ranked by their best: taking ``depth`` times
+    the most windows any passage has is enough to find the top ``depth`` passages exactly.
+    """
+    most_windows = int(np.bincount(owners).max()) if len(owners) else 1
+    top_scores, top_rows = exact_search(queries, passages, depth * most_windows)
+    run = {}
+    for qid, scores, rows in zip(qids, top_scores, top_rows, strict=True):
+        best: dict[str, float] = {}
+        for score, row in zip(scores.tolist(), rows.tolist(), strict=True):
+            pid = ids[owners[row]]
+            if pid not in best:
+                best[pid] = score
+                if len(best) == depth:
+                    break
+        run[qid] = best
+    return run
 
 
 def bm25_runs(tasks: Sequence[EvalTask], **bm25_kwargs) -> dict[str, Run]:

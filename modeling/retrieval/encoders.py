@@ -38,8 +38,15 @@ class DenseEncoder:
         """Queries -> ``(n, d)`` float32 array, L2-normalised but for the lexical columns."""
         raise NotImplementedError
 
-    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        """Passages -> ``(n, d)`` float32 array, as `encode_queries`."""
+    def encode_passages(
+        self, texts: Sequence[str], progress_bar: bool = False, max_length: int | None = None
+    ) -> np.ndarray:
+        """Passages -> ``(n, d)`` float32 array, as `encode_queries`.
+
+        Args:
+            max_length: Tokens read of each passage where the encoder's cut is a setting
+                (two-tower models); None keeps the encoder's own. Other encoders ignore it.
+        """
         raise NotImplementedError
 
     @property
@@ -58,8 +65,10 @@ class SymmetricEncoder(DenseEncoder):
     def encode_queries(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
         return self._encode(texts, progress_bar)
 
-    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
-        return self._encode(texts, progress_bar)
+    def encode_passages(
+        self, texts: Sequence[str], progress_bar: bool = False, max_length: int | None = None
+    ) -> np.ndarray:
+        return self._encode(texts, progress_bar)  # a fixed cut (MiniLM) or none (GloVe average)
 
     def _encode(self, texts: Sequence[str], progress_bar: bool) -> np.ndarray:
         raise NotImplementedError
@@ -117,12 +126,15 @@ class TwoTowerEncoder(DenseEncoder):
         ).numpy()
         return check_finite(vectors, f"{self.reference}'s query vectors")
 
-    def encode_passages(self, texts: Sequence[str], progress_bar: bool = False) -> np.ndarray:
+    def encode_passages(
+        self, texts: Sequence[str], progress_bar: bool = False, max_length: int | None = None
+    ) -> np.ndarray:
         vectors = self.model.encode_passages(
             list(texts),
             tokenizer=self.tokenizer,
             batch_size=self.batch_size,
             progress_bar=progress_bar,
+            max_length=max_length,
         ).numpy()
         return check_finite(vectors, f"{self.reference}'s passage vectors")
 
@@ -165,12 +177,19 @@ class EmbeddingCache:
         self.directory = Path(directory) if directory else DEFAULT_CACHE_DIR
 
     def encode_passages(
-        self, encoder: DenseEncoder, texts: Sequence[str], progress_bar: bool = False
+        self,
+        encoder: DenseEncoder,
+        texts: Sequence[str],
+        progress_bar: bool = False,
+        max_length: int | None = None,
     ) -> np.ndarray:
-        """Reads the embeddings of ``texts`` from disk, or encodes and stores them."""
+        """Reads the embeddings of ``texts`` from disk, or encodes and stores them (``max_length``
+        as `DenseEncoder.encode_passages`; it is part of the key when set)."""
+        length = {"max_length": max_length} if max_length is not None else {}  # only if set
         if not encoder.cache_key:
-            return encoder.encode_passages(texts, progress_bar=progress_bar)
-        path = self.directory / encoder.cache_key / f"{texts_fingerprint(texts)}.npy"
+            return encoder.encode_passages(texts, progress_bar=progress_bar, **length)
+        suffix = f"-max{max_length}" if max_length is not None else ""
+        path = self.directory / encoder.cache_key / f"{texts_fingerprint(texts)}{suffix}.npy"
         if path.exists():
             embeddings = np.load(path)
             if embeddings.shape[0] == len(texts):
@@ -181,7 +200,7 @@ class EmbeddingCache:
             logger.warning(
                 "Ignoring %s: %d rows for %d texts", path, embeddings.shape[0], len(texts)
             )
-        embeddings = encoder.encode_passages(texts, progress_bar=progress_bar)
+        embeddings = encoder.encode_passages(texts, progress_bar=progress_bar, **length)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
         np.save(partial, embeddings)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from transformers import TrainingArguments
 
 from modeling.configuration_two_tower import POOLINGS, RNN_TYPES
-from modeling.training.losses import LOSSES
+from modeling.training.losses import DISTILL_LOSSES, LOSSES
 from modeling.training.recipe import RECIPE
 
 
@@ -56,6 +56,18 @@ class DataArguments:
             "help": "Teacher vectors of every training text for distillation (written by "
             "scripts/build_training_set.py --teacher minilm)."
         },
+    )
+    teacher_scores: str = field(
+        default=RECIPE.teacher_scores,
+        metadata={
+            "help": "Distil precomputed teacher scores: a path, or a file name in the MS MARCO "
+            "folder (MiniLM's cosines with each training query's positives and top 50 pool "
+            "passages); needs a table built from that folder. 'none' trains on labels alone."
+        },
+    )
+    num_teacher_passages: int = field(
+        default=RECIPE.num_teacher_passages,
+        metadata={"help": "With --teacher_scores: teacher top passages per query and batch."},
     )
 
 
@@ -151,9 +163,19 @@ class TwoTowerTrainingArguments(TrainingArguments):
     temperature: float = field(
         default=RECIPE.temperature, metadata={"help": "InfoNCE: softmax temperature."}
     )
+    distill_loss: str = field(
+        default=RECIPE.distill_loss,
+        metadata={
+            "help": f"One of {DISTILL_LOSSES}: listwise KL over each query's candidates, or "
+            "Margin-MSE of (positive, candidate) score margins."
+        },
+    )
     distill_weight: float = field(
-        default=1.0,
-        metadata={"help": "With --teacher_file: weight of the distillation loss added to --loss."},
+        default=RECIPE.distill_weight,
+        metadata={
+            "help": "With --teacher_scores or --teacher_file: weight of the distillation loss "
+            "added to --loss."
+        },
     )
     teacher_temperature: float = field(
         default=0.05, metadata={"help": "Distillation: temperature of the teacher's softmax."}
@@ -217,6 +239,10 @@ class TwoTowerTrainingArguments(TrainingArguments):
             self.dataloader_pin_memory = False  # pinning only helps copies to an accelerator
         if self.loss not in LOSSES:
             raise ValueError(f"--loss must be one of {LOSSES}, got {self.loss!r}.")
+        if self.distill_loss not in DISTILL_LOSSES:
+            raise ValueError(
+                f"--distill_loss must be one of {DISTILL_LOSSES}, got {self.distill_loss!r}."
+            )
         if self.wandb not in ("auto", "online", "offline", "disabled"):
             raise ValueError(
                 f"--wandb must be auto, online, offline or disabled, got {self.wandb!r}."

@@ -2,6 +2,9 @@
 
 Passages are de-duplicated by text inside a batch, so a passage that answers two queries is one
 column that is positive for both: the loss never treats a true answer as a negative.
+Rows with teacher scores (``data_prep.teacher_scores``) add their drawn teacher passages as
+columns and a ``teacher_scores`` / ``teacher_mask`` pair: each query's candidate list (its
+positives and those passages) with the teacher's score of each.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class TwoTowerCollator:
         seed: Seed of the draws above.
         teacher: Optional ``texts -> (n, d_t) array`` (`data_prep.teacher.TeacherVectors`): adds
             ``teacher_query_embeds`` and ``teacher_passage_embeds`` for distillation.
+        num_teacher_passages: Teacher-scored passages per query drawn from a row's
+            ``teacher_passages`` (rows without that column add none).
     """
 
     tokenizer: object
@@ -33,6 +38,7 @@ class TwoTowerCollator:
     num_negatives: int = 0
     seed: int = 0
     teacher: Callable[[list[str]], np.ndarray] | None = None
+    num_teacher_passages: int = 0
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -42,11 +48,25 @@ class TwoTowerCollator:
         queries = [row["query"] for row in rows]
         column: dict[str, int] = {}  # passage text -> column in the batch
         positives: list[tuple[int, int]] = []
+        graded: list[tuple[int, int, float]] = []  # (query, column, teacher score)
         for i, row in enumerate(rows):
-            for text in self._draw(row["positives"], self.max_positives):
-                positives.append((i, column.setdefault(text, len(column))))
-            for text in self._draw(row.get("negatives") or [], self.num_negatives):
-                column.setdefault(text, len(column))
+            scored = bool(row.get("positive_scores")) and self.num_teacher_passages > 0
+            for k in self._draw(len(row["positives"]), self.max_positives):
+                j = column.setdefault(row["positives"][k], len(column))
+                positives.append((i, j))
+                if scored:
+                    graded.append((i, j, row["positive_scores"][k]))
+            negatives = row.get("negatives") or []
+            for k in self._draw(len(negatives), self.num_negatives):
+                column.setdefault(negatives[k], len(column))
+            if scored:
+                passages = row["teacher_passages"]
+                # Drawn by a generator of the query's own: a process split of the batch (one
+                # process or several) draws the same passages, as the gathered loss needs.
+                query_rng = random.Random(f"{self.seed}:{row['query']}")
+                for k in self._draw(len(passages), self.num_teacher_passages, query_rng):
+                    j = column.setdefault(passages[k], len(column))
+                    graded.append((i, j, row["teacher_scores"][k]))
         positive_mask = torch.zeros(len(rows), len(column), dtype=torch.bool)  # (B, P)
         for i, j in positives:
             positive_mask[i, j] = True
@@ -59,12 +79,19 @@ class TwoTowerCollator:
             "passage_attention_mask": p["attention_mask"],
             "positive_mask": positive_mask,
         }
+        if graded:
+            batch["teacher_scores"] = torch.zeros(len(rows), len(column))  # (B, P)
+            batch["teacher_mask"] = torch.zeros(len(rows), len(column), dtype=torch.bool)
+            for i, j, score in graded:
+                batch["teacher_scores"][i, j] = score
+                batch["teacher_mask"][i, j] = True
         if self.teacher is not None:
             batch["teacher_query_embeds"] = torch.from_numpy(self.teacher(queries))
             batch["teacher_passage_embeds"] = torch.from_numpy(self.teacher(list(column)))
         return batch
 
-    def _draw(self, texts: list[str], limit: int | None) -> list[str]:
-        if limit is None or len(texts) <= limit:
-            return list(texts)
-        return self._rng.sample(list(texts), limit)
+    def _draw(self, count: int, limit: int | None, rng: random.Random | None = None) -> list[int]:
+        """Indices of ``limit`` of ``count`` items drawn at random (all when they fit)."""
+        if limit is None or count <= limit:
+            return list(range(count))
+        return (rng or self._rng).sample(range(count), limit)

@@ -6,7 +6,8 @@ query sees the whole global batch as negatives; the gradient flows through the l
 by (seed, step, micro-batch), so all processes draw the same negatives for the gathered batch, an
 N-process run draws what a 1-process run on the same global batch draws, and a resumed run what an
 uninterrupted one draws. Deliberately left out: de-duplicating a passage that lands on two
-processes (it counts as a negative for the other process's query, a rare collision).
+processes (it counts as a negative for the other process's query, a rare collision; less rare
+with distillation, whose teacher passages related queries share).
 Every save (checkpoints and the final model) goes through a staging folder (`_save`).
 """
 
@@ -25,7 +26,12 @@ from modeling.training.distributed import (
     gather_with_local_grad,
 )
 from modeling.training.in_batch_metrics import in_batch_metrics
-from modeling.training.losses import distillation_loss, full_batch_triplet_loss, info_nce_loss
+from modeling.training.losses import (
+    full_batch_triplet_loss,
+    info_nce_loss,
+    listwise_distillation_loss,
+    margin_mse_loss,
+)
 from modeling.training.run_outputs import STAGING_NAME, publish_saved_model
 
 METRIC_NAMES = ("recall@1", "recall@5", "gap")
@@ -34,10 +40,14 @@ METRIC_NAMES = ("recall@1", "recall@5", "gap")
 class TwoTowerTrainer(Trainer):
     """Trainer whose batches hold a ``positive_mask`` instead of labels.
 
-    Reads ``loss`` ("triplet" | "infonce"), ``margin``, ``temperature``, ``distill_weight``,
-    ``teacher_temperature`` and ``gather_across_processes`` from its `TwoTowerTrainingArguments`.
-    Batches with teacher vectors (collator ``teacher``) add ``distill_weight`` x the distillation
-    loss in training. ``train()`` adds
+    Reads ``loss`` ("triplet" | "infonce"), ``margin``, ``temperature``, ``distill_loss``
+    ("kl" | "margin_mse"), ``distill_weight``, ``teacher_temperature`` and
+    ``gather_across_processes`` from its `TwoTowerTrainingArguments`. Batches with teacher scores
+    (``teacher_scores`` and ``teacher_mask``: each query's candidates) or teacher vectors (every
+    passage of the batch a candidate) add ``distill_weight`` x the distillation loss in
+    training; a query's teacher-scored candidates that are not its positives are left out of its
+    negatives in the label loss. Like the label loss, it runs over the gathered global batch.
+    ``train()`` adds
     ``train_pairs_per_second`` (query-positive pairs, all processes) to its metrics.
     """
 
@@ -74,6 +84,10 @@ class TwoTowerTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         positive_mask = inputs.pop("positive_mask")
+        teacher_scores, teacher_mask = (
+            inputs.pop("teacher_scores", None),
+            inputs.pop("teacher_mask", None),
+        )
         teacher = [inputs.pop(k, None) for k in ("teacher_query_embeds", "teacher_passage_embeds")]
         if model.training and hasattr(self, "_train_pairs"):
             self._train_pairs += positive_mask.sum()  # stays on the device: no sync per step
@@ -82,25 +96,53 @@ class TwoTowerTrainer(Trainer):
         q, p = outputs.query_embeds.float(), outputs.passage_embeds.float()
         if self._gathering():
             q, p = gather_with_local_grad(q), gather_with_local_grad(p)
-            positive_mask = gather_positive_mask(positive_mask)
+            positive_mask = gather_positive_mask(positive_mask)  # block-diagonal, as the next
+            if teacher_scores is not None:
+                teacher_scores = gather_positive_mask(teacher_scores)
+                teacher_mask = gather_positive_mask(teacher_mask)
             if teacher[0] is not None:
                 teacher = [torch.cat(all_gather_variable(t)) for t in teacher]
-        outputs.loss = self._loss(q, p, positive_mask)
-        if model.training and teacher[0] is not None and self.args.distill_weight:
-            outputs.loss = outputs.loss + self.args.distill_weight * distillation_loss(
-                q, p, *(t.float() for t in teacher),
-                temperature=self.args.temperature,
-                teacher_temperature=self.args.teacher_temperature,
-            )  # fmt: skip
+        ignore_mask = None
+        if teacher_scores is not None:
+            ignore_mask = teacher_mask & ~positive_mask  # graded by the teacher, not the labels
+        elif teacher[0] is not None:  # teacher vectors: every passage is every query's candidate
+            teacher_scores = teacher[0].float() @ teacher[1].float().T  # (B, P) teacher cosines
+            teacher_mask = torch.ones_like(positive_mask)
+        outputs.loss = self._loss(q, p, positive_mask, ignore_mask)
         outputs.scores = q @ p.T  # (B, P) over the (global) batch
+        if model.training and teacher_scores is not None and self.args.distill_weight:
+            if self.args.distill_loss == "margin_mse":
+                distill = margin_mse_loss(
+                    outputs.scores, teacher_scores, teacher_mask, positive_mask
+                )
+            else:
+                distill = listwise_distillation_loss(
+                    outputs.scores, teacher_scores, teacher_mask,
+                    temperature=self.args.temperature,
+                    teacher_temperature=self.args.teacher_temperature,
+                )  # fmt: skip
+            outputs.loss = outputs.loss + self.args.distill_weight * distill
         self._last_positive_mask = positive_mask
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
-    def _loss(self, q: torch.Tensor, p: torch.Tensor, positive_mask: torch.Tensor) -> torch.Tensor:
+    def _loss(
+        self,
+        q: torch.Tensor,
+        p: torch.Tensor,
+        positive_mask: torch.Tensor,
+        ignore_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         if self.args.loss == "infonce":
-            return info_nce_loss(q, p, positive_mask, temperature=self.args.temperature)
+            return info_nce_loss(
+                q, p, positive_mask, temperature=self.args.temperature, ignore_mask=ignore_mask
+            )
         return full_batch_triplet_loss(
-            q, p, positive_mask, margin=self.args.margin, generator=self._negative_draws(q.device)
+            q,
+            p,
+            positive_mask,
+            margin=self.args.margin,
+            generator=self._negative_draws(q.device),
+            ignore_mask=ignore_mask,
         )
 
     def _negative_draws(self, device: torch.device) -> torch.Generator:

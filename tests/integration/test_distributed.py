@@ -43,6 +43,9 @@ def _train_args(msmarco_dir: Path, out: Path, batch: int) -> list[str]:
         "--prune_vocab", "--prune_keep_top", "1000", "--dropout", "0",
         "--logging_steps", "1", "--save_steps", "12", "--wandb", "disabled",
         "--disable_tqdm", "true", "--seed", "3",
+        # Labels alone: a teacher passage that two queries on different processes share is one
+        # column in 1 process and two in 2 (as any shared passage), which distillation makes common.
+        "--teacher_scores", "none",
     ]  # fmt: skip
 
 

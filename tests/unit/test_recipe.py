@@ -28,6 +28,12 @@ def test_train_flags_default_to_the_recipe(tmp_path):
     )
     for name in ("loss", "temperature", "learning_rate", "num_train_epochs", "seed"):
         assert getattr(training, name) == getattr(RECIPE, name), name
+    for name in ("distill_loss", "distill_weight"):
+        assert getattr(training, name) == getattr(RECIPE, name), name
+    assert (data.teacher_scores, data.num_teacher_passages) == (
+        RECIPE.teacher_scores,
+        RECIPE.num_teacher_passages,
+    )
     assert training.per_device_train_batch_size == RECIPE.global_batch_size  # one process
 
 
