@@ -14,6 +14,7 @@ file and its shipped siblings (``*_two_tower.py``) are all a checkpoint needs fo
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -23,12 +24,12 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pad_sequence
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .configuration_two_tower import TwoTowerConfig
+from .tokenization_two_tower import encode_ids
 from .towers_two_tower import RNNTower
 
 logger = logging.getLogger(__name__)
@@ -299,8 +300,9 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         was_training = self.training
         self.eval()
         # Tokenise once, then batch by length: similar lengths waste no padding.
-        ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        ids = encode_ids(tokenizer, texts, max_length)
+        lengths = torch.tensor([len(row) for row in ids])
+        order = torch.argsort(lengths, stable=True)
         out = torch.empty(len(ids), self.config.embed_size)
         starts = range(0, len(order), batch_size)
         if progress_bar:
@@ -309,15 +311,14 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             starts = tqdm(starts, desc="Encoding", unit="batch")
         for start in starts:
             rows = order[start : start + batch_size]
-            # Padded by hand: tokenizer.pad is slow next to the RNN.
-            input_ids = pad_sequence(
-                [torch.tensor(ids[i], dtype=torch.long) for i in rows],
-                batch_first=True,
-                padding_value=self.config.pad_token_id,
-            )
-            lengths = torch.tensor([len(ids[i]) for i in rows])
-            mask = (torch.arange(input_ids.size(1))[None, :] < lengths[:, None]).long()
-            vectors = encode(input_ids.to(self.device), mask.to(self.device))
+            # Padded by hand (tokenizer.pad is slow next to the RNN): the batch's ids in one
+            # tensor, poured row by row into the real positions.
+            flat = list(itertools.chain.from_iterable(ids[i] for i in rows.tolist()))
+            row_lengths = lengths[rows]
+            mask = torch.arange(int(row_lengths.max()))[None, :] < row_lengths[:, None]  # (B, T)
+            input_ids = torch.full(mask.shape, self.config.pad_token_id, dtype=torch.long)
+            input_ids.masked_scatter_(mask, torch.tensor(flat, dtype=torch.long))
+            vectors = encode(input_ids.to(self.device), mask.long().to(self.device))
             out[rows] = vectors.float().cpu()
         self.train(was_training)
         return out
