@@ -270,6 +270,11 @@ class ChunkEncoder:
                 others.append(chunk)
             else:
                 ids[chunk] = resolved
+        # Whole chunks: a tokenizer call may have left its truncation or padding on the backend.
+        if self.backend.truncation is not None:
+            self.backend.no_truncation()
+        if self.backend.padding is not None:
+            self.backend.no_padding()
         encode = getattr(self.backend, "encode_batch_fast", self.backend.encode_batch)
         for chunk, encoding in zip(others, encode(others), strict=True):
             ids[chunk] = encoding.ids
