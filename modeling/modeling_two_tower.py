@@ -14,6 +14,7 @@ file and its shipped siblings (``*_two_tower.py``) are all a checkpoint needs fo
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -23,12 +24,12 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pad_sequence
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .configuration_two_tower import TwoTowerConfig
+from .tokenization_two_tower import encode_ids
 from .towers_two_tower import RNNTower
 
 logger = logging.getLogger(__name__)
@@ -306,7 +307,7 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             return torch.empty(0, self.config.embed_size)
         was_training = self.training
         self.eval()
-        ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        ids = encode_ids(tokenizer, texts, max_length)
         out = torch.empty(len(ids), self.config.embed_size)
         batches = length_batches(ids, batch_size, self.config.pad_token_id, progress_bar)
         for rows, input_ids, mask in batches:
@@ -346,7 +347,8 @@ def length_batches(ids: list[list[int]], batch_size: int, pad_token_id: int, pro
     Similar lengths share a batch, so little padding is encoded; ``rows`` are the texts' indices
     in ``ids``. A batch of empty texts has ``T == 0``.
     """
-    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    lengths = torch.tensor([len(row) for row in ids], dtype=torch.long)
+    order = torch.argsort(lengths, stable=True).tolist()
     starts = range(0, len(order), batch_size)
     if progress_bar:
         from tqdm.auto import tqdm
@@ -354,15 +356,15 @@ def length_batches(ids: list[list[int]], batch_size: int, pad_token_id: int, pro
         starts = tqdm(starts, desc="Encoding", unit="batch")
     for start in starts:
         rows = order[start : start + batch_size]
-        # Padded by hand: tokenizer.pad is slow next to the RNN.
-        input_ids = pad_sequence(
-            [torch.tensor(ids[i], dtype=torch.long) for i in rows],
-            batch_first=True,
-            padding_value=pad_token_id,
-        )
-        lengths = torch.tensor([len(ids[i]) for i in rows])
-        mask = (torch.arange(input_ids.size(1))[None, :] < lengths[:, None]).long()
-        yield rows, input_ids, mask
+        # Padded by hand (tokenizer.pad is slow next to the RNN): the batch's ids in one tensor,
+        # poured into the real positions.
+        flat = list(itertools.chain.from_iterable(ids[i] for i in rows))
+        row_lengths = lengths[rows]
+        steps = int(row_lengths.max()) if rows else 0
+        mask = torch.arange(steps)[None, :] < row_lengths[:, None]  # (b, T)
+        input_ids = torch.full(mask.shape, pad_token_id, dtype=torch.long)
+        input_ids.masked_scatter_(mask, torch.tensor(flat, dtype=torch.long))
+        yield rows, input_ids, mask.long()
 
 
 def _mask_or_ones(mask: torch.Tensor | None, input_ids: torch.Tensor) -> torch.Tensor:

@@ -10,12 +10,17 @@ would make every plain ``AutoTokenizer`` call demand ``trust_remote_code``).
 With ``drop_stopwords`` a second split removes English function words, clitics and symbols
 (NLTK's stopword list without the question words, which carry a query's intent): about half
 the tokens of an MS MARCO passage, as BM25 and sentence-transformers' ``WhitespaceTokenizer`` do.
+`encode_ids` (what `TwoTowerModel.encode_*` tokenise with) gives the same ids as a tokenizer call,
+faster: `ChunkEncoder` resolves each distinct space-separated chunk once, plain words without the
+`tokenizers` pipeline; a tokenizer.json whose pipeline it does not know is tokenised as usual.
 Deliberately left out: PTB's quote rewriting (``"`` -> ``` `` ```) and bracket names (``-lrb-``);
 GloVe has the plain symbols too, so they cost nothing.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -81,6 +86,20 @@ def trie_pattern(words: list[str] | tuple[str, ...]) -> str:
 
 # A token matching this whole is dropped: a stopword, or symbols only.
 DROPPED_TOKEN_PATTERN = r"^(?:" + trie_pattern(STOPWORDS) + r"|[^\p{L}\p{N}]+)$"
+# The same set as a plain alternation: what tokenizer.json files saved before the prefix tree hold.
+_LEGACY_DROPPED_TOKEN_PATTERN = r"^(?:" + "|".join(STOPWORDS) + r"|[^\p{L}\p{N}]+)$"
+
+
+def _normalizer() -> normalizers.Normalizer:
+    return normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+
+
+def _pre_tokenizer(dropped_pattern: str | None) -> pre_tokenizers.PreTokenizer:
+    words = pre_tokenizers.Split(Regex(GLOVE_TOKEN_PATTERN), behavior="removed", invert=True)
+    if dropped_pattern is None:
+        return words
+    dropped = pre_tokenizers.Split(Regex(dropped_pattern), behavior="removed")
+    return pre_tokenizers.Sequence([words, dropped])
 
 
 def build_backend(vocab: dict[str, int], drop_stopwords: bool = False) -> Tokenizer:
@@ -93,12 +112,8 @@ def build_backend(vocab: dict[str, int], drop_stopwords: bool = False) -> Tokeni
     if UNK_TOKEN not in vocab or PAD_TOKEN not in vocab:
         raise ValueError(f"The vocabulary must contain {PAD_TOKEN!r} and {UNK_TOKEN!r}.")
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK_TOKEN))
-    backend.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    words = pre_tokenizers.Split(Regex(GLOVE_TOKEN_PATTERN), behavior="removed", invert=True)
-    if drop_stopwords:
-        dropped = pre_tokenizers.Split(Regex(DROPPED_TOKEN_PATTERN), behavior="removed")
-        words = pre_tokenizers.Sequence([words, dropped])
-    backend.pre_tokenizer = words
+    backend.normalizer = _normalizer()
+    backend.pre_tokenizer = _pre_tokenizer(DROPPED_TOKEN_PATTERN if drop_stopwords else None)
     return backend
 
 
@@ -179,3 +194,123 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
             raise ValueError("Pass a list of strings, not a single string.")
         kwargs.setdefault("return_tensors", "pt")
         return self(list(texts), padding=True, truncation=True, max_length=max_length, **kwargs)
+
+
+# Fast token ids --------------------------------------------------------------------------------
+
+# A chunk of text between ASCII spaces made of opening brackets/quotes, one ASCII word or number,
+# then closing punctuation. GLOVE_TOKEN_PATTERN splits it into each symbol alone and the word: no
+# alternative but the last starts at these symbols, and one word or number cannot be an
+# abbreviation or a contraction. NFKC leaves ASCII unchanged.
+_SIMPLE_CHUNK = re.compile(r'([(\["]*)([A-Za-z]+|[0-9]+)([.,:;?!)\]"]*)')
+_SIMPLE_CHARS = frozenset('()[]".,:;?!' + "abcdefghijklmnopqrstuvwxyz0123456789")
+_STOPWORD_SET = frozenset(STOPWORDS)
+
+
+@functools.cache
+def _known_pipelines() -> dict[bytes, bool]:
+    """Serialised pre-tokenizers that `build_backend` makes or made -> whether they drop words."""
+    known = {_pre_tokenizer(None).__getstate__(): False}
+    for pattern in (DROPPED_TOKEN_PATTERN, _LEGACY_DROPPED_TOKEN_PATTERN):
+        known[_pre_tokenizer(pattern).__getstate__()] = True
+    return known
+
+
+class ChunkEncoder:
+    """Token ids as the tokenizer's own pipeline gives them, each distinct chunk resolved once.
+
+    Texts are cut at ASCII spaces: no token spans one, NFKC and lowercasing map each side on its
+    own, and the token pattern looks ahead at most to a word boundary, so a text's ids are its
+    chunks' ids in order. Chunks of one plain word with punctuation around it (most of them) are
+    looked up directly; the others go through the `tokenizers` pipeline, once per distinct chunk.
+    Only for the pipelines `build_backend` makes (`for_tokenizer` returns None for any other).
+    """
+
+    def __init__(self, backend: Tokenizer, drop_stopwords: bool, unk_id: int):
+        self.backend = backend
+        self.drop_stopwords = drop_stopwords
+        self.unk_id = unk_id
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer) -> ChunkEncoder | None:
+        """The encoder for ``tokenizer``'s backend, or None unless its pipeline is a known one
+        (WordLevel model, this file's normalizer and pre-tokenizer, no special tokens added
+        around a text, no added token that a plain chunk could contain)."""
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if not isinstance(backend, Tokenizer) or not isinstance(backend.model, models.WordLevel):
+            return None
+        post = backend.post_processor  # transformers sets one that adds no token
+        if post is not None and post.num_special_tokens_to_add(False):
+            return None
+        if backend.normalizer is None:
+            return None
+        if backend.normalizer.__getstate__() != _normalizer().__getstate__():
+            return None
+        pre_tokenizer = backend.pre_tokenizer
+        state = None if pre_tokenizer is None else pre_tokenizer.__getstate__()
+        drop = _known_pipelines().get(state)
+        unk_id = backend.token_to_id(backend.model.unk_token)
+        if drop is None or unk_id is None:
+            return None
+        for token in backend.get_added_tokens_decoder().values():
+            content = token.content
+            if token.lstrip or token.rstrip or any(char.isspace() for char in content):
+                return None
+            if _SIMPLE_CHARS.issuperset(content.lower()):  # could sit inside a plain chunk
+                return None
+        return cls(backend, drop, unk_id)
+
+    def __call__(
+        self, texts: list[str], max_length: int, truncation_side: str = "right"
+    ) -> list[list[int]]:
+        """Each text's ids, truncated to ``max_length`` on ``truncation_side``."""
+        chunks = [text.split(" ") for text in texts]
+        ids: dict[str, list[int]] = {}
+        others = []
+        for chunk in set(itertools.chain.from_iterable(chunks)):
+            resolved = self._plain_chunk(chunk)
+            if resolved is None:
+                others.append(chunk)
+            else:
+                ids[chunk] = resolved
+        # Whole chunks: a tokenizer call may have left its truncation or padding on the backend.
+        if self.backend.truncation is not None:
+            self.backend.no_truncation()
+        if self.backend.padding is not None:
+            self.backend.no_padding()
+        encode = getattr(self.backend, "encode_batch_fast", self.backend.encode_batch)
+        for chunk, encoding in zip(others, encode(others), strict=True):
+            ids[chunk] = encoding.ids
+        lookup = ids.__getitem__
+        rows = [list(itertools.chain.from_iterable(map(lookup, parts))) for parts in chunks]
+        if truncation_side == "left":
+            return [row[max(0, len(row) - max_length) :] for row in rows]
+        return [row[:max_length] for row in rows]
+
+    def _plain_chunk(self, chunk: str) -> list[int] | None:
+        """The ids of a plain chunk (`_SIMPLE_CHUNK`), or None for any other."""
+        match = _SIMPLE_CHUNK.fullmatch(chunk)
+        if match is None:
+            return None
+        opening, word, closing = match.groups()
+        word = word.lower()
+        if self.drop_stopwords:  # symbols are dropped too
+            return [] if word in _STOPWORD_SET else [self._id(word)]
+        return [self._id(token) for token in (*opening, word, *closing)]
+
+    def _id(self, token: str) -> int:
+        found = self.backend.token_to_id(token)
+        return self.unk_id if found is None else found
+
+
+def encode_ids(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """``tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]``: the same ids,
+    faster where `ChunkEncoder` knows the tokenizer's pipeline (any tokenizer this file builds,
+    saves or loads, through `TwoTowerTokenizerFast` or a plain ``AutoTokenizer``)."""
+    encoder = ChunkEncoder.for_tokenizer(tokenizer)
+    if encoder is None or not all(isinstance(text, str) for text in texts):
+        return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    split = getattr(tokenizer, "split_special_tokens", False)
+    if encoder.backend.encode_special_tokens != split:  # as the tokenizer's __call__ sets it
+        encoder.backend.encode_special_tokens = split
+    return encoder(texts, max_length, getattr(tokenizer, "truncation_side", "right"))

@@ -79,8 +79,10 @@ class OurSystem(System):
         return self.model.encode_queries(texts, self.tokenizer, self.batch_size).numpy()
 
     def tokenize_passages(self, texts):
-        ids = self.tokenizer(texts, truncation=True, max_length=self.tokenizer.passage_max_length)
-        return float(np.mean([len(row) for row in ids["input_ids"]]))
+        from modeling.tokenization_two_tower import encode_ids  # as encode_passages tokenises
+
+        ids = encode_ids(self.tokenizer, texts, self.tokenizer.passage_max_length)
+        return float(np.mean([len(row) for row in ids]))
 
     def trainer(self, pairs, args, steps):
         import datasets
