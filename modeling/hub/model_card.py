@@ -53,6 +53,11 @@ TASKS = {
         "passages (graded NIST judgments; unjudged passages count as non-relevant).",
     },
 }
+# Any other task of the evaluation JSON: a BEIR-format folder (scripts/evaluate.py --beir_dir).
+OTHER_TASK = {
+    "description": "full-corpus retrieval over a BEIR-format collection (for `scifact-train`: "
+    "BEIR SciFact's 809 train claims against 5,183 abstracts, out of MS MARCO's domain)."
+}
 METRIC_TYPES = {"mrr": "mrr", "ndcg": "ndcg", "r": "recall", "recall": "recall", "map": "map"}
 # Training settings shown first, in this order (matched on the last part of a nested key); a
 # summary of at most MAX_TRAINING_ROWS entries is shown whole, a longer one only by these keys.
@@ -127,7 +132,7 @@ def build_model_card(
         repo_id=repo_id or f"your-name/{model_name}",
         metric_columns=columns,
         results=[(name, [_cell(values.get(c)) for c in columns]) for name, values in rows],
-        tasks=[(task, TASKS[task]["description"]) for task in tasks if task in TASKS],
+        tasks=[(task, TASKS.get(task, OTHER_TASK)["description"]) for task in tasks],
         architecture=_architecture(config, checkpoint_dir),
         training=_training_rows(_read_json(training_args)),
     )

@@ -5,6 +5,7 @@ distilled one, which is built outside the tests."""
 from __future__ import annotations
 
 from script_loader import load_script
+from tiny import tiny_benchmark_argv
 from tiny_static import save_static_model
 
 from modeling.retrieval import baselines
@@ -15,14 +16,8 @@ def test_model2vec_rows_and_ratios(msmarco_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(baselines, "DEFAULT_MODEL2VEC_DIR", tmp_path / "static")
     benchmark = load_script("experiments/benchmark")
     out = benchmark.main(
-        [
-            "--data_dir", str(msmarco_dir), "--systems", "ours-gru,model2vec",
-            "--output", str(tmp_path / "bench.json"), "--hidden_size", "8",
-            "--batch_size", "8", "--train_steps", "2", "--warmup_steps", "1", "--rounds", "2",
-            "--passages", "40", "--queries", "10", "--latency_queries", "3",
-            "--synthetic_size", "5000", "--passage_max_length", "64", "--no_memory",
-        ]
-    )  # fmt: skip
+        tiny_benchmark_argv(msmarco_dir, tmp_path / "bench.json", "ours-gru,model2vec", rounds=2)
+    )
     peer = out["results"]["model2vec"]
     assert "train_pairs_per_s" not in peer and out["results"]["ours-gru"]["train_pairs_per_s"] > 0
     assert peer["dim"] == 5 and len(peer["rounds"]["passages_per_s"]) == 2

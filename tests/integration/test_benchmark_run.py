@@ -3,6 +3,7 @@ GloVe+LSTM peer on the real data."""
 
 import pytest
 from script_loader import load_script
+from tiny import tiny_benchmark_argv
 
 
 @pytest.fixture(scope="module")
@@ -12,14 +13,8 @@ def benchmark():
 
 def test_tiny_real_run_measures_every_system(benchmark, msmarco_dir, tmp_path):
     out = benchmark.main(
-        [
-            "--data_dir", str(msmarco_dir), "--systems", "ours-gru,st-lstm",
-            "--output", str(tmp_path / "bench.json"), "--hidden_size", "8",
-            "--batch_size", "8", "--train_steps", "2", "--warmup_steps", "1", "--rounds", "1",
-            "--passages", "40", "--queries", "10", "--latency_queries", "3",
-            "--synthetic_size", "5000", "--passage_max_length", "64", "--no_memory",
-        ]
-    )  # fmt: skip
+        tiny_benchmark_argv(msmarco_dir, tmp_path / "bench.json", "ours-gru,st-lstm", rounds=1)
+    )
     results = out["results"]
     assert set(results) == {"ours-gru", "st-lstm"}
     # 8 units per direction: two directions for st-lstm, the recipe's one for ours.

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from hub_server import session_hub
 from huggingface_hub import ModelCard
+from tiny import TINY_EVAL
 
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 
@@ -34,14 +35,7 @@ WORDS += ["<pad>", "<unk>"]  # 13 rows, as TwoTowerModel.from_glove expects them
 QUERIES = ["what is the cat", "where is a dog ?", "the mat", "zebra crossing"]  # zebra: <unk>
 PASSAGES = ["the cat sat on the mat", "a dog sat", "what is a mat ?", "on the dog"]
 EVAL = {
-    "two_tower_tiny": {
-        "dev600-rerank/MRR@10": 0.2468,
-        "dev600-retrieve/MRR@10": 0.1357,
-        "dev600-retrieve/R@100": 0.8642,
-        "dl19-pool/nDCG@10": 0.3141,
-        "passages_per_s": 31234.5,
-    },
-    "BM25": {"dev600-rerank/MRR@10": 0.384, "dev600-retrieve/R@100": 0.998, "passages_per_s": 812},
+    **TINY_EVAL,
     "all-MiniLM-L6-v2": {"dev600-rerank/MRR@10": 0.585, "dl19-pool/nDCG@10": 0.641},
 }
 

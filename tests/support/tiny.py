@@ -66,3 +66,26 @@ def write_tiny_corpus(path: Path, count: int = 120, seed: int = 0) -> Path:
     texts = tiny_texts(count, seed)
     path.write_text("".join(f"{100 + i}\t{t}\n" for i, t in enumerate(texts)), encoding="utf-8")
     return path
+
+
+# An evaluation results file of the tiny checkpoint, as scripts/evaluate.py writes one (made up).
+TINY_EVAL = {
+    "two_tower_tiny": {
+        "dev600-rerank/MRR@10": 0.2468,
+        "dev600-retrieve/MRR@10": 0.1357,
+        "dev600-retrieve/R@100": 0.8642,
+        "dl19-pool/nDCG@10": 0.3141,
+        "passages_per_s": 31234.5,
+    },
+    "BM25": {"dev600-rerank/MRR@10": 0.384, "dev600-retrieve/R@100": 0.998, "passages_per_s": 812},
+}
+
+
+def tiny_benchmark_argv(data_dir, output, systems: str, rounds: int = 1) -> list[str]:
+    """scripts/experiments/benchmark.py arguments for a run of seconds over the real data."""
+    return [
+        "--data_dir", str(data_dir), "--systems", systems, "--output", str(output),
+        "--hidden_size", "8", "--batch_size", "8", "--train_steps", "2", "--warmup_steps", "1",
+        "--rounds", str(rounds), "--passages", "40", "--queries", "10", "--latency_queries", "3",
+        "--synthetic_size", "5000", "--passage_max_length", "64", "--no_memory",
+    ]  # fmt: skip

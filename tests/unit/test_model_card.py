@@ -2,18 +2,9 @@
 nothing secret or local in the card (the card as pushed: tests/integration/test_push_to_hub.py)."""
 
 import pytest
-from tiny import save_tiny_checkpoint
+from tiny import TINY_EVAL, save_tiny_checkpoint
 
-EVAL = {
-    "two_tower_tiny": {
-        "dev600-rerank/MRR@10": 0.2468,
-        "dev600-retrieve/MRR@10": 0.1357,
-        "dev600-retrieve/R@100": 0.8642,
-        "dl19-pool/nDCG@10": 0.3141,
-        "passages_per_s": 31234.5,
-    },
-    "BM25": {"dev600-rerank/MRR@10": 0.384, "dev600-retrieve/R@100": 0.998, "passages_per_s": 812},
-}
+EVAL = TINY_EVAL
 
 
 def test_card_needs_to_know_which_system_it_is_and_hides_secrets_and_paths(tmp_path):
@@ -32,3 +23,19 @@ def test_card_needs_to_know_which_system_it_is_and_hides_secrets_and_paths(tmp_p
     assert "| `data.train_file` | pairs.jsonl |" in card.content
     assert "| **two_tower_tiny** (this model) | 0.247 |" in card.content  # named by its folder
     assert "| BM25 | 0.384 |" in card.content
+
+
+def test_card_reports_a_beir_task_of_the_evaluation_json(tmp_path):
+    from modeling.hub.model_card import build_model_card
+
+    folder = save_tiny_checkpoint(tmp_path / "two_tower_tiny", lexical_buckets=16)
+    results = {name: dict(values) for name, values in EVAL.items()}
+    results["two_tower_tiny"]["scifact-train/nDCG@10"] = 0.5071
+    results["BM25"]["scifact-train/nDCG@10"] = 0.6941
+    card = build_model_card(folder, eval_results=results)
+    header = next(line for line in card.content.splitlines() if line.startswith("| system"))
+    assert "scifact-train/nDCG@10" in header
+    assert "0.507" in card.content and "0.694" in card.content
+    assert "BEIR SciFact's 809 train claims" in card.content  # the task described
+    scifact = [r for r in card.data.eval_results if r.dataset_type == "scifact-train"]
+    assert [r.metric_value for r in scifact] == [0.5071]
