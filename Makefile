@@ -74,7 +74,7 @@ train: setup $(if $(filter data/train_recipe.parquet,$(TRAIN_FILE)),data/train_r
 	else echo "No $(MSMARCO_DIR): evaluation skipped (set MSMARCO_DIR to the MS MARCO subsets)."; fi
 
 # A local page (http://127.0.0.1:7860): our top 10 next to BM25's over corpus.tsv, words shaded
-# by the model's term weights. Needs a trained OUTPUT_DIR; the index is built once (~2 min).
+# by the model's term weights. Needs a trained OUTPUT_DIR; the index is built once.
 INDEX_DIR ?= indexes/corpus
 $(INDEX_DIR)/index.json: | setup
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/search.py build --model $(OUTPUT_DIR) \
@@ -84,7 +84,7 @@ demo: setup $(INDEX_DIR)/index.json
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/demo.py --index_dir $(INDEX_DIR)
 
 # docs/speed_quality.png: OUTPUT_DIR, its BM25 fusion, BM25, the GloVe average, the model2vec
-# peer (distilled once, ~5 min) and MiniLM (its passage vectors cached after a ~20 min first run);
+# peer (distilled once) and MiniLM (its passage vectors cached after a slow first run);
 # speeds from throughput.py's interleaved rounds, steadier than evaluate.py's single timing.
 MODEL2VEC_DIR ?= $(HOME)/.cache/two_tower_eval/model2vec-minilm
 $(MODEL2VEC_DIR)/model.safetensors: | setup

@@ -24,7 +24,7 @@ fresh child process: peak RSS while training and while encoding). Timed work is 
 rounds (ours, peer, ours, peer, ...) and the median round is reported, so load from other jobs
 hits every system alike; ratios (ours / peer) are the result, absolute rates depend on the load.
 
-    python scripts/experiments/benchmark.py                             # ~5 min on 2 busy cores
+    python scripts/experiments/benchmark.py                             # every default system
     python scripts/experiments/benchmark.py --train_steps 20 --rounds 5 \
         --output results/benchmark.json
 
