@@ -40,6 +40,16 @@ class GloveVocabulary:
         return len(self.words) - 1
 
 
+def stem_groups(words: list[str], language: str = "english") -> np.ndarray:
+    """Each word's stem group: the index of the first word with its Snowball stem (PyStemmer,
+    as BM25 stems), so ``cells`` and ``cell`` share one. ``(len(words),)`` int64."""
+    import Stemmer
+
+    stem = Stemmer.Stemmer(language).stemWords(words)
+    first: dict[str, int] = {}
+    return np.array([first.setdefault(s, i) for i, s in enumerate(stem)], dtype=np.int64)
+
+
 def load_glove(source: str | Path = DEFAULT_GLOVE, dim: int | None = None) -> GloveVocabulary:
     """Loads GloVe vectors and appends ``<pad>`` (zeros) and ``<unk>`` (mean vector).
 

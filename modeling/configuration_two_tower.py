@@ -35,6 +35,15 @@ class TwoTowerConfig(PretrainedConfig):
             that sparse, hashed bag of words is appended to the normalised pooled vector, so
             a query and a passage sharing a word add the product of its two weights to their
             score. ``<unk>`` and padding get no weight.
+        hash_unknown_words: Give each word outside the vocabulary its own id past it
+            (``vocab_size`` plus a hash of the word; see ``tokenization_two_tower``), so the
+            lexical part matches rare names, codes and terms GloVe lacks; the embedding reads
+            ``<unk>`` for them. False (checkpoints saved before it existed): every unknown word
+            is ``<unk>`` and never matches.
+        lexical_stems: The lexical part matches words by stem (``cells`` meets ``cell``): the
+            model holds ``lexical_ids``, each vocabulary word's stem group (the id of the first
+            word with its stem), used for the bucket instead of the token id. Unknown words
+            (``hash_unknown_words``) match as written.
         dropout: Dropout on embeddings and between RNN layers (training only).
         normalize: L2-normalise the pooled vectors, so the score is their cosine similarity
             (plus the lexical part's product, if any).
@@ -60,6 +69,8 @@ class TwoTowerConfig(PretrainedConfig):
         pooling: str = "attention",
         output_dim: int = 0,
         lexical_buckets: int = 0,
+        hash_unknown_words: bool = False,
+        lexical_stems: bool = False,
         dropout: float = 0.0,
         normalize: bool = True,
         query_max_length: int = QUERY_MAX_LENGTH,
@@ -105,6 +116,8 @@ class TwoTowerConfig(PretrainedConfig):
         self.pooling = pooling
         self.output_dim = output_dim
         self.lexical_buckets = lexical_buckets
+        self.hash_unknown_words = hash_unknown_words
+        self.lexical_stems = lexical_stems
         self.dropout = dropout
         self.normalize = normalize
         self.query_max_length = query_max_length

@@ -101,15 +101,19 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         self.embedding_dropout = nn.Dropout(config.dropout)
         self.query_tower = RNNTower(config)
         self.passage_tower = RNNTower(config)
+        if config.lexical_stems:  # each word's stem group; from_glove fills it
+            self.register_buffer("lexical_ids", torch.arange(config.vocab_size))
         self.post_init()
 
     @classmethod
-    def from_glove(cls, vectors: torch.Tensor, **config_kwargs) -> TwoTowerModel:
+    def from_glove(cls, vectors: torch.Tensor, stem_groups=None, **config_kwargs) -> TwoTowerModel:
         """Builds a model whose embedding rows are ``vectors`` (GloVe words, then <pad>, <unk>).
 
         Args:
             vectors: ``(V, dim)`` matrix; ``<pad>`` at row V-2 and ``<unk>`` at V-1 unless
                 ``pad_token_id``/``unk_token_id`` say otherwise.
+            stem_groups: With ``lexical_stems=True``: ``(V,)`` ids, each word's stem group
+                (``data_prep.glove.stem_groups``).
             **config_kwargs: Any other `TwoTowerConfig` field.
         """
         vectors = torch.as_tensor(vectors, dtype=torch.float32)
@@ -117,9 +121,16 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         config_kwargs.setdefault("pad_token_id", vocab_size - 2)
         config_kwargs.setdefault("unk_token_id", vocab_size - 1)
         config = TwoTowerConfig(vocab_size=vocab_size, embedding_dim=dim, **config_kwargs)
+        if config.lexical_stems != (stem_groups is not None):
+            raise ValueError("Pass stem_groups exactly when lexical_stems=True.")
         model = cls(config)
         with torch.no_grad():
             model.embeddings.weight.copy_(vectors)
+            if stem_groups is not None:
+                groups = torch.as_tensor(stem_groups, dtype=torch.long)
+                if groups.shape != (vocab_size,) or groups.min() < 0 or groups.max() >= vocab_size:
+                    raise ValueError(f"stem_groups must hold one id in [0, {vocab_size}) per row.")
+                model.lexical_ids.copy_(groups)
         return model
 
     @classmethod
@@ -215,8 +226,23 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         if input_ids.size(1) == 0:  # only empty texts: give each one <pad> step to read
             input_ids = input_ids.new_full((input_ids.size(0), 1), self.config.pad_token_id)
             attention_mask = torch.zeros_like(input_ids)
-        embeds = self.embedding_dropout(self.embeddings(input_ids))  # (B, T, dim)
-        return tower(embeds, attention_mask, input_ids)  # (B, d)
+        embeds = self.embedding_dropout(self.embed(input_ids))  # (B, T, dim)
+        return tower(embeds, attention_mask, self.lexical_word_ids(input_ids))  # (B, d)
+
+    def lexical_word_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The ids the lexical part matches words by: each word's stem group with
+        ``config.lexical_stems``, else the ids themselves (unknown words' always)."""
+        if not self.config.lexical_stems:
+            return input_ids
+        known = input_ids < self.config.vocab_size
+        grouped = self.lexical_ids[input_ids.masked_fill(~known, 0)]
+        return torch.where(known, grouped, input_ids)
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` ids -> ``(B, T, dim)`` word vectors; an id past the vocabulary (an unknown
+        word's, ``config.hash_unknown_words``) reads the ``<unk>`` row."""
+        unknown = input_ids >= self.config.vocab_size
+        return self.embeddings(input_ids.masked_fill(unknown, self.config.unk_token_id))
 
     def encode_query(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """``(B, T)`` token ids -> ``(B, d)`` query vectors."""
@@ -268,7 +294,7 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
         tower = self.query_tower if side == "query" else self.passage_tower
         if input_ids.size(1) == 0:
             return torch.zeros(input_ids.shape, device=input_ids.device)
-        embeds = self.embeddings(input_ids)  # (B, T, dim); dropout is off at inference
+        embeds = self.embed(input_ids)  # (B, T, dim); dropout is off at inference
         return tower.term_weights(embeds, attention_mask, input_ids)
 
     @torch.inference_mode()
@@ -307,7 +333,7 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             return torch.empty(0, self.config.embed_size)
         was_training = self.training
         self.eval()
-        ids = encode_ids(tokenizer, texts, max_length)
+        ids = encode_ids(tokenizer, texts, max_length, self.config.hash_unknown_words)
         out = torch.empty(len(ids), self.config.embed_size)
         batches = length_batches(ids, batch_size, self.config.pad_token_id, progress_bar)
         for rows, input_ids, mask in batches:

@@ -23,6 +23,7 @@ import functools
 import itertools
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
@@ -58,6 +59,37 @@ _STOPWORD_TEXT = (
     "'s 're 've 'll 'd 'm n't"
 )
 STOPWORDS = tuple(_STOPWORD_TEXT.split())
+
+# A model with ``hash_unknown_words`` gives a word outside the vocabulary one of this many ids
+# past it: equal words share an id (a rare name, a gene, a product code), so the lexical part can
+# match them, while the embedding reads <unk> for all of them.
+UNKNOWN_WORD_IDS = 1 << 20
+
+
+def unknown_word_id(word: str, vocab_size: int) -> int:
+    """The id of ``word`` (normalised) when the vocabulary lacks it: ``vocab_size`` plus its
+    CRC-32 modulo `UNKNOWN_WORD_IDS` (the same in every process, unlike ``hash``)."""
+    return vocab_size + zlib.crc32(word.encode("utf-8")) % UNKNOWN_WORD_IDS
+
+
+def hash_unknown_ids(tokenizer, texts: list[str], input_ids, offsets) -> list[list[int]]:
+    """Token ids with each ``<unk>`` replaced by `unknown_word_id` of its word.
+
+    Args:
+        tokenizer: The fast tokenizer that gave the ids (its normalizer reads each word).
+        texts: The tokenised texts.
+        input_ids: Their ids, one list per text (padding allowed).
+        offsets: Each token's ``(start, end)`` in its text (``return_offsets_mapping=True``).
+    """
+    unk, vocab_size = tokenizer.unk_token_id, len(tokenizer)
+    normalize = tokenizer.backend_tokenizer.normalizer.normalize_str
+    return [
+        [
+            unknown_word_id(normalize(text[start:end]), vocab_size) if token == unk else token
+            for token, (start, end) in zip(row, spans, strict=True)
+        ]
+        for text, row, spans in zip(texts, input_ids, offsets, strict=True)
+    ]
 
 
 def trie_pattern(words: list[str] | tuple[str, ...]) -> str:
@@ -182,18 +214,28 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
         return [word for word, _ in backend.pre_tokenizer.pre_tokenize_str(normalised)]
 
     def encode_queries(self, texts: list[str], **kwargs):
-        """Tokenizes queries: padded, truncated to ``query_max_length``, as PyTorch tensors."""
+        """Tokenizes queries: padded, truncated to ``query_max_length``, as PyTorch tensors;
+        ``hash_unknown_words=True`` gives unknown words their `unknown_word_id`."""
         return self._encode_side(texts, self.query_max_length, **kwargs)
 
     def encode_passages(self, texts: list[str], **kwargs):
         """Tokenizes passages: padded, truncated to ``passage_max_length``, as PyTorch tensors."""
         return self._encode_side(texts, self.passage_max_length, **kwargs)
 
-    def _encode_side(self, texts: list[str], max_length: int, **kwargs):
+    def _encode_side(
+        self, texts: list[str], max_length: int, hash_unknown_words: bool = False, **kwargs
+    ):
         if isinstance(texts, str):
             raise ValueError("Pass a list of strings, not a single string.")
-        kwargs.setdefault("return_tensors", "pt")
-        return self(list(texts), padding=True, truncation=True, max_length=max_length, **kwargs)
+        texts = list(texts)
+        tensors = kwargs.pop("return_tensors", "pt")
+        if hash_unknown_words:
+            kwargs["return_offsets_mapping"] = True
+        batch = self(texts, padding=True, truncation=True, max_length=max_length, **kwargs)
+        if hash_unknown_words:
+            offsets = batch.pop("offset_mapping")
+            batch["input_ids"] = hash_unknown_ids(self, texts, batch["input_ids"], offsets)
+        return batch.convert_to_tensors(tensors)
 
 
 # Fast token ids --------------------------------------------------------------------------------
@@ -261,14 +303,19 @@ class ChunkEncoder:
         return cls(backend, drop, unk_id)
 
     def __call__(
-        self, texts: list[str], max_length: int, truncation_side: str = "right"
+        self,
+        texts: list[str],
+        max_length: int,
+        truncation_side: str = "right",
+        unknown_from: int | None = None,
     ) -> list[list[int]]:
-        """Each text's ids, truncated to ``max_length`` on ``truncation_side``."""
+        """Each text's ids, truncated to ``max_length`` on ``truncation_side``; with
+        ``unknown_from`` (the vocabulary size) unknown words get their `unknown_word_id`."""
         chunks = [text.split(" ") for text in texts]
         ids: dict[str, list[int]] = {}
         others = []
         for chunk in set(itertools.chain.from_iterable(chunks)):
-            resolved = self._plain_chunk(chunk)
+            resolved = self._plain_chunk(chunk, unknown_from)
             if resolved is None:
                 others.append(chunk)
             else:
@@ -279,15 +326,24 @@ class ChunkEncoder:
         if self.backend.padding is not None:
             self.backend.no_padding()
         encode = getattr(self.backend, "encode_batch_fast", self.backend.encode_batch)
+        normalize = self.backend.normalizer.normalize_str
         for chunk, encoding in zip(others, encode(others), strict=True):
             ids[chunk] = encoding.ids
+            if unknown_from is not None and self.unk_id in encoding.ids:
+                spans = self.backend.encode(chunk).offsets  # encode_batch_fast has none
+                ids[chunk] = [
+                    unknown_word_id(normalize(chunk[start:end]), unknown_from)
+                    if token == self.unk_id
+                    else token
+                    for token, (start, end) in zip(encoding.ids, spans, strict=True)
+                ]
         lookup = ids.__getitem__
         rows = [list(itertools.chain.from_iterable(map(lookup, parts))) for parts in chunks]
         if truncation_side == "left":
             return [row[max(0, len(row) - max_length) :] for row in rows]
         return [row[:max_length] for row in rows]
 
-    def _plain_chunk(self, chunk: str) -> list[int] | None:
+    def _plain_chunk(self, chunk: str, unknown_from: int | None = None) -> list[int] | None:
         """The ids of a plain chunk (`_SIMPLE_CHUNK`), or None for any other."""
         match = _SIMPLE_CHUNK.fullmatch(chunk)
         if match is None:
@@ -295,22 +351,37 @@ class ChunkEncoder:
         opening, word, closing = match.groups()
         word = word.lower()
         if self.drop_stopwords:  # symbols are dropped too
-            return [] if word in _STOPWORD_SET else [self._id(word)]
-        return [self._id(token) for token in (*opening, word, *closing)]
+            return [] if word in _STOPWORD_SET else [self._id(word, unknown_from)]
+        return [self._id(token, unknown_from) for token in (*opening, word, *closing)]
 
-    def _id(self, token: str) -> int:
+    def _id(self, token: str, unknown_from: int | None = None) -> int:
         found = self.backend.token_to_id(token)
-        return self.unk_id if found is None else found
+        if found is not None:
+            return found
+        return self.unk_id if unknown_from is None else unknown_word_id(token, unknown_from)
 
 
-def encode_ids(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+def encode_ids(
+    tokenizer, texts: list[str], max_length: int, hash_unknown_words: bool = False
+) -> list[list[int]]:
     """``tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]``: the same ids,
     faster where `ChunkEncoder` knows the tokenizer's pipeline (any tokenizer this file builds,
-    saves or loads, through `TwoTowerTokenizerFast` or a plain ``AutoTokenizer``)."""
+    saves or loads, through `TwoTowerTokenizerFast` or a plain ``AutoTokenizer``).
+
+    With ``hash_unknown_words`` (a model's config says so) each ``<unk>`` becomes its word's
+    `unknown_word_id`, as `hash_unknown_ids` does.
+    """
     encoder = ChunkEncoder.for_tokenizer(tokenizer)
     if encoder is None or not all(isinstance(text, str) for text in texts):
-        return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+        texts = list(texts)
+        batch = tokenizer(
+            texts, truncation=True, max_length=max_length, return_offsets_mapping=hash_unknown_words
+        )
+        if hash_unknown_words:
+            return hash_unknown_ids(tokenizer, texts, batch["input_ids"], batch["offset_mapping"])
+        return batch["input_ids"]
     split = getattr(tokenizer, "split_special_tokens", False)
     if encoder.backend.encode_special_tokens != split:  # as the tokenizer's __call__ sets it
         encoder.backend.encode_special_tokens = split
-    return encoder(texts, max_length, getattr(tokenizer, "truncation_side", "right"))
+    side = getattr(tokenizer, "truncation_side", "right")
+    return encoder(texts, max_length, side, len(tokenizer) if hash_unknown_words else None)

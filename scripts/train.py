@@ -23,7 +23,7 @@ import transformers
 from transformers import HfArgumentParser
 
 from data_prep.canonical import load_training_data, training_texts
-from data_prep.glove import load_glove, prune_vocabulary
+from data_prep.glove import load_glove, prune_vocabulary, stem_groups
 from data_prep.msmarco import heldout_indices
 from data_prep.teacher import TeacherVectors
 from data_prep.teacher_scores import attach_teacher_scores, resolve_scores_file
@@ -125,7 +125,10 @@ def main() -> None:
 
     # 4. Model (seeded here: the Trainer seeds only after the model exists)
     transformers.set_seed(args.seed)
-    model = TwoTowerModel.from_glove(torch.from_numpy(vocab.vectors), **model_args.config_kwargs())
+    groups = stem_groups(vocab.words) if model_args.lexical_stems else None
+    model = TwoTowerModel.from_glove(
+        torch.from_numpy(vocab.vectors), stem_groups=groups, **model_args.config_kwargs()
+    )
     logger.info(
         "Model: %s %s, %d trainable / %d parameters",
         model.config.rnn_type,
@@ -144,6 +147,7 @@ def main() -> None:
         seed=args.seed,
         teacher=TeacherVectors(data_args.teacher_file) if data_args.teacher_file else None,
         num_teacher_passages=data_args.num_teacher_passages if teacher_scores else 0,
+        hash_unknown_words=model.config.hash_unknown_words,
     )
     before = TwoTowerTrainer(
         model=copy.deepcopy(model),

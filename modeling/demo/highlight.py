@@ -2,8 +2,10 @@
 
 The shading is the model's lexical part made visible: `TwoTowerModel.term_weights` gives every
 token of a text a weight, and a query and a passage sharing a word add the product of its two
-weights to their score. Words of the query are underlined in the passages. Only the words the
-tokenizer kept are shaded (stopwords and punctuation are dropped before the model sees them).
+weights to their score. Words of the query are underlined in the passages as the model matches
+them (by stem with ``lexical_stems``, unknown words as written with ``hash_unknown_words``). Only
+the words the tokenizer kept are shaded (stopwords and punctuation are dropped before the model
+sees them).
 Deliberately left out: hash collisions of the lexical bag (two different words in one bucket
 also add to the score but are not marked) and the dense part's contribution, which no single
 word owns.
@@ -15,12 +17,15 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from modeling.tokenization_two_tower import hash_unknown_ids
+
 SHADE_RGB = "255, 170, 0"  # the weight's colour; its opacity is the weight over the page's largest
 
 
 @dataclass
 class WeightedText:
-    """A text and its tokens: character spans, token ids and term weights (same order)."""
+    """A text and its tokens: character spans, the ids the lexical part matches them by
+    (`TwoTowerModel.lexical_word_ids`) and term weights (same order)."""
 
     text: str
     spans: list[tuple[int, int]]
@@ -49,12 +54,17 @@ def weigh_texts(model, tokenizer, texts: Sequence[str], side: str) -> list[Weigh
         truncation=True,
         max_length=max_length,
         return_offsets_mapping=True,
-        return_tensors="pt",
     )
+    if model.config.hash_unknown_words:  # unknown words get their own ids, as encoding does
+        batch["input_ids"] = hash_unknown_ids(
+            tokenizer, texts, batch["input_ids"], batch["offset_mapping"]
+        )
+    batch = batch.convert_to_tensors("pt")
     device = model.device
     weights = model.term_weights(
         batch["input_ids"].to(device), batch["attention_mask"].to(device), side=side
     ).cpu()
+    matched_by = model.lexical_word_ids(batch["input_ids"])
     out = []
     for row, text in enumerate(texts):
         real = batch["attention_mask"][row].bool()
@@ -62,7 +72,7 @@ def weigh_texts(model, tokenizer, texts: Sequence[str], side: str) -> list[Weigh
             WeightedText(
                 text=text,
                 spans=[tuple(span) for span in batch["offset_mapping"][row][real].tolist()],
-                token_ids=batch["input_ids"][row][real].tolist(),
+                token_ids=matched_by[row][real].tolist(),
                 weights=weights[row][real].tolist(),
             )
         )

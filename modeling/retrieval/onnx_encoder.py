@@ -1,9 +1,10 @@
 """`OnnxEncoder`: a checkpoint's exported towers (``CKPT/onnx/``) run by onnxruntime.
 
-It tokenises with the checkpoint's own ``tokenizer.json``, batches texts by length as
-``TwoTowerModel.encode_queries`` does, and gives the same vectors as `TwoTowerEncoder` (to float
-error; int8 files approximately). PyTorch still tokenises and pads; only the towers run in
-onnxruntime. ``load_encoder("onnx:CKPT")`` / ``"onnx-int8:CKPT"`` build one.
+It tokenises with the checkpoint's own ``tokenizer.json`` and batches texts by length as
+``TwoTowerModel.encode_queries`` does (`encode_ids`, `length_batches`), and gives the same
+vectors as `TwoTowerEncoder` (to float error; int8 files approximately). PyTorch still
+tokenises and pads; only the towers run in onnxruntime. ``load_encoder("onnx:CKPT")`` /
+``"onnx-int8:CKPT"`` build one.
 Deliberately left out: GPU execution providers (CPU only) and exporting (``onnx_export.py``).
 """
 
@@ -23,6 +24,7 @@ from modeling.retrieval.onnx_export import (
     onnx_path,
     require_onnx_packages,
 )
+from modeling.tokenization_two_tower import encode_ids
 
 
 class OnnxEncoder(DenseEncoder):
@@ -90,7 +92,7 @@ class OnnxEncoder(DenseEncoder):
         out = np.empty((len(texts), self.config.embed_size), dtype=np.float32)
         if not texts:
             return out
-        ids = self.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        ids = encode_ids(self.tokenizer, texts, max_length, self.config.hash_unknown_words)
         session = self.sessions[tower]
         batches = length_batches(ids, self.batch_size, self.config.pad_token_id, progress_bar)
         for rows, input_ids, mask in batches:

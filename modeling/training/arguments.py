@@ -122,6 +122,20 @@ class ModelArguments:
             "weights from the RNN states); 0 = dense pooled vector only."
         },
     )
+    hash_unknown_words: bool = field(
+        default=RECIPE.hash_unknown_words,
+        metadata={
+            "help": "Give each word GloVe lacks its own hashed id, so the lexical part matches "
+            "rare names and terms (the embedding reads <unk>); otherwise they never match."
+        },
+    )
+    lexical_stems: bool = field(
+        default=RECIPE.lexical_stems,
+        metadata={
+            "help": "The lexical part matches words by their Snowball stem (cells ~ cell), as "
+            "BM25 does; otherwise only identical words match."
+        },
+    )
     dropout: float = field(
         default=RECIPE.dropout,
         metadata={"help": "Dropout on embeddings and between RNN layers."},

@@ -31,6 +31,7 @@ class TwoTowerCollator:
             ``teacher_query_embeds`` and ``teacher_passage_embeds`` for distillation.
         num_teacher_passages: Teacher-scored passages per query drawn from a row's
             ``teacher_passages`` (rows without that column add none).
+        hash_unknown_words: Tokenise as a model with ``config.hash_unknown_words`` does.
     """
 
     tokenizer: object
@@ -39,6 +40,7 @@ class TwoTowerCollator:
     seed: int = 0
     teacher: Callable[[list[str]], np.ndarray] | None = None
     num_teacher_passages: int = 0
+    hash_unknown_words: bool = False
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -70,8 +72,9 @@ class TwoTowerCollator:
         positive_mask = torch.zeros(len(rows), len(column), dtype=torch.bool)  # (B, P)
         for i, j in positives:
             positive_mask[i, j] = True
-        q = self.tokenizer.encode_queries(queries)
-        p = self.tokenizer.encode_passages(list(column))
+        hashed = {"hash_unknown_words": self.hash_unknown_words}
+        q = self.tokenizer.encode_queries(queries, **hashed)
+        p = self.tokenizer.encode_passages(list(column), **hashed)
         batch = {
             "query_input_ids": q["input_ids"],
             "query_attention_mask": q["attention_mask"],

@@ -28,6 +28,8 @@ class Recipe:
     pooling: str = "attention"  # a learned weight per token state; starts as mean pooling
     output_dim: int = 0  # no projection after pooling
     lexical_buckets: int = 4096  # the learned, hashed bag of words: the largest single gain
+    hash_unknown_words: bool = True  # words GloVe lacks match lexically (rare names, terms)
+    lexical_stems: bool = True  # words match lexically by stem, as in BM25
     dropout: float = 0.0
     freeze_embeddings: bool = True  # fine-tuning GloVe overfits the training queries
     query_max_length: int = 32
@@ -51,8 +53,8 @@ class Recipe:
         """The `TwoTowerConfig` fields of the recipe."""
         names = (
             "rnn_type", "hidden_size", "num_layers", "bidirectional", "pooling", "output_dim",
-            "lexical_buckets", "dropout", "freeze_embeddings", "query_max_length",
-            "passage_max_length",
+            "lexical_buckets", "hash_unknown_words", "lexical_stems", "dropout",
+            "freeze_embeddings", "query_max_length", "passage_max_length",
         )  # fmt: skip
         return {name: value for name, value in asdict(self).items() if name in names}
 

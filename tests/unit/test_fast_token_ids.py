@@ -1,12 +1,14 @@
 """`encode_ids` (the chunked fast path of `TwoTowerModel.encode_*`) gives the tokenizer's own ids.
 
 Random texts of tricky pieces (contractions, abbreviations, numbers, brackets, Unicode that NFKC
-rewrites, spaces of every kind) are tokenised both ways, for each pipeline `build_backend` makes
-or made, after a save -> plain ``AutoTokenizer`` reload too.
+rewrites, spaces of every kind, words outside the vocabulary) are tokenised both ways, for each
+pipeline `build_backend` makes or made, after a save -> plain ``AutoTokenizer`` reload too, with
+unknown words as ``<unk>`` and as their hashed ids (``hash_unknown_words``).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -20,6 +22,7 @@ from modeling.tokenization_two_tower import (
     ChunkEncoder,
     _pre_tokenizer,
     encode_ids,
+    hash_unknown_ids,
 )
 
 WORDS = ["the", "cat", "do", "n't", "'s", "u.s.", "3.5", "1,000", "42", ",", "(", "é", "fi"]
@@ -28,7 +31,8 @@ PIECES = [
     "the", "The", "THE", "cat", "Cat", "do", "don't", "Don't", "it's", "'s", "'", "n't", "n",
     "U.S.", "u.s.", "e.g.", "e-mail", "at&t", "3.5", "1,000", "10:30", "42", "42a", "a42", ".",
     ",", "(", ")", "[", "]", '"', "!", "?", ";", ":", "-", "&", "%", "$", "é", "É", "ﬁ", "Ⅻ", "¨",
-    "\u0301", "ΟΔΟΣ", "<pad>", "<unk>", "\u00a0", "\u3000", "\t", "\n", "\x1c", " ", " ", " ",
+    "\u0301", "ΟΔΟΣ", "<pad>", "<unk>", "zebra", "Zebra", "IL-6", "ﬁsh", "TNFα", "\u00a0",
+    "\u3000", "\t", "\n", "\x1c", " ", " ", " ",
 ]  # fmt: skip
 
 
@@ -37,8 +41,12 @@ def random_texts(count: int, seed: int = 0) -> list[str]:
     return ["".join(rng.choices(PIECES, k=rng.randint(0, 14))) for _ in range(count)]
 
 
-def reference_ids(tokenizer, texts, max_length):
-    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+def reference_ids(tokenizer, texts, max_length, hashed=False):
+    """The tokenizer's own ids; ``hashed``: unknown words' ids from their offsets."""
+    batch = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=hashed)
+    if hashed:
+        return hash_unknown_ids(tokenizer, texts, batch["input_ids"], batch["offset_mapping"])
+    return batch["input_ids"]
 
 
 def legacy_tokenizer() -> PreTrainedTokenizerFast:
@@ -50,7 +58,8 @@ def legacy_tokenizer() -> PreTrainedTokenizerFast:
 
 @pytest.mark.parametrize("pipeline", ["words", "drop", "legacy drop"])
 @pytest.mark.parametrize("reload", [False, True])
-def test_fast_ids_equal_the_tokenizers_own(pipeline, reload, tmp_path):
+@pytest.mark.parametrize("hashed", [False, True])
+def test_fast_ids_equal_the_tokenizers_own(pipeline, reload, hashed, tmp_path):
     if pipeline == "legacy drop":
         tokenizer = legacy_tokenizer()
     else:
@@ -61,11 +70,14 @@ def test_fast_ids_equal_the_tokenizers_own(pipeline, reload, tmp_path):
     assert ChunkEncoder.for_tokenizer(tokenizer) is not None  # the fast path, not the fallback
     texts = random_texts(3000)
     for max_length in (5, 1000):
-        assert encode_ids(tokenizer, texts, max_length) == reference_ids(
-            tokenizer, texts, max_length
+        assert encode_ids(tokenizer, texts, max_length, hashed) == reference_ids(
+            tokenizer, texts, max_length, hashed
         )
     tokenizer.truncation_side = "left"
-    assert encode_ids(tokenizer, texts, 5) == reference_ids(tokenizer, texts, 5)
+    assert encode_ids(tokenizer, texts, 5, hashed) == reference_ids(tokenizer, texts, 5, hashed)
+    if hashed:  # the random pieces do hold unknown words, and each gets an id of its own
+        ids = set(itertools.chain.from_iterable(encode_ids(tokenizer, texts, 1000, True)))
+        assert tokenizer.unk_token_id not in ids and len({i for i in ids if i >= len(WORDS)}) > 5
 
 
 def test_plain_chunks_are_looked_up_without_the_pipeline():
@@ -93,6 +105,7 @@ def test_other_pipelines_fall_back_to_the_tokenizer(change):
     assert ChunkEncoder.for_tokenizer(tokenizer) is None
     texts = random_texts(300, seed=1) + ["cats the Cat"]
     assert encode_ids(tokenizer, texts, 50) == reference_ids(tokenizer, texts, 50)
+    assert encode_ids(tokenizer, texts, 50, True) == reference_ids(tokenizer, texts, 50, True)
 
 
 def test_encode_passages_equals_the_towers_on_the_tokenizers_batch(tiny_vocab):

@@ -25,6 +25,8 @@ CONFIGS = {
         num_layers=2,
         output_dim=3,
         lexical_buckets=5,
+        hash_unknown_words=True,  # "zzz" gets an id past the vocabulary
+        lexical_stems=True,
     ),
     "lstm": dict(rnn_type="lstm", pooling="max", lexical_buckets=4),
 }
@@ -33,7 +35,11 @@ CONFIGS = {
 @pytest.fixture(scope="module", params=["gru", pytest.param("lstm", marks=pytest.mark.slow)])
 def checkpoint(request, tmp_path_factory):
     torch.manual_seed(0)
-    model = TwoTowerModel.from_glove(torch.randn(13, 7), hidden_size=5, **CONFIGS[request.param])
+    config = CONFIGS[request.param]
+    groups = [i // 2 for i in range(13)] if config.get("lexical_stems") else None  # made-up stems
+    model = TwoTowerModel.from_glove(
+        torch.randn(13, 7), stem_groups=groups, hidden_size=5, **config
+    )
     with torch.no_grad():  # trained-looking term weights: some words weigh 0, others do not
         for tower in (model.query_tower, model.passage_tower):
             tower.lexical.scorer.normal_()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from data_prep.glove import stem_groups
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 
 sentence_transformers = pytest.importorskip("sentence_transformers")
@@ -20,7 +21,7 @@ WORDS = ["the", "a", "cat", "dog", "sat", "on", "mat", "what", "is", "where", "?
 WORDS += ["<pad>", "<unk>"]  # 13 rows: from_glove puts <pad> and <unk> last
 # Lengths 3 and 5 tokens: the long texts below are cut differently by the two towers.
 QUERIES = ["what is the cat", "", "where is a dog ? the cat sat on the mat", "zebra", "the"]
-PASSAGES = ["the cat sat on the mat", "", "a dog sat on the mat , the cat is on a dog", "what"]
+PASSAGES = ["the cat sat on the mat", "", "a dog sat on the mat , the cat is on a dog", "zebras"]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,11 @@ def checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     model = TwoTowerModel.from_glove(
         torch.randn(13, 7),
+        stem_groups=stem_groups(WORDS),
         hidden_size=5,
         lexical_buckets=16,
+        hash_unknown_words=True,  # "zebra" and "zebras" get their own ids, as encode_* gives
+        lexical_stems=True,
         query_max_length=3,
         passage_max_length=5,
     ).eval()
