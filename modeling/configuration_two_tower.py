@@ -44,6 +44,8 @@ class TwoTowerConfig(PretrainedConfig):
             model holds ``lexical_ids``, each vocabulary word's stem group (the id of the first
             word with its stem), used for the bucket instead of the token id. Unknown words
             (``hash_unknown_words``) match as written.
+        lexical_tf_saturation: BM25's k1 for the lexical part: a word's weight grows with its
+            count in the text as ``tf * (k1 + 1) / (tf + k1)``; 0 keeps the largest weight alone.
         dropout: Dropout on embeddings and between RNN layers (training only).
         normalize: L2-normalise the pooled vectors, so the score is their cosine similarity
             (plus the lexical part's product, if any).
@@ -71,6 +73,7 @@ class TwoTowerConfig(PretrainedConfig):
         lexical_buckets: int = 0,
         hash_unknown_words: bool = False,
         lexical_stems: bool = False,
+        lexical_tf_saturation: float = 0.0,
         dropout: float = 0.0,
         normalize: bool = True,
         query_max_length: int = QUERY_MAX_LENGTH,
@@ -98,6 +101,8 @@ class TwoTowerConfig(PretrainedConfig):
             raise ValueError(
                 f"lexical_buckets must be >= 0 (0 = no lexical part), got {lexical_buckets}."
             )
+        if lexical_tf_saturation < 0:
+            raise ValueError(f"lexical_tf_saturation must be >= 0, got {lexical_tf_saturation}.")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
         for name, token_id in [("pad_token_id", pad_token_id), ("unk_token_id", unk_token_id)]:
@@ -118,6 +123,7 @@ class TwoTowerConfig(PretrainedConfig):
         self.lexical_buckets = lexical_buckets
         self.hash_unknown_words = hash_unknown_words
         self.lexical_stems = lexical_stems
+        self.lexical_tf_saturation = lexical_tf_saturation
         self.dropout = dropout
         self.normalize = normalize
         self.query_max_length = query_max_length

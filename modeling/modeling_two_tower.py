@@ -222,12 +222,20 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.embeddings = value
 
-    def _encode(self, tower: RNNTower, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+    def _encode(
+        self,
+        tower: RNNTower,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        sparse: bool = False,
+    ):
+        """``(B, d)`` vectors, or with ``sparse`` `RNNTower.sparse_forward`'s pieces."""
         if input_ids.size(1) == 0:  # only empty texts: give each one <pad> step to read
             input_ids = input_ids.new_full((input_ids.size(0), 1), self.config.pad_token_id)
             attention_mask = torch.zeros_like(input_ids)
         embeds = self.embedding_dropout(self.embed(input_ids))  # (B, T, dim)
-        return tower(embeds, attention_mask, self.lexical_word_ids(input_ids))  # (B, d)
+        run = tower.sparse_forward if sparse else tower
+        return run(embeds, attention_mask, self.lexical_word_ids(input_ids))
 
     def lexical_word_ids(self, input_ids: torch.Tensor) -> torch.Tensor:
         """The ids the lexical part matches words by: each word's stem group with
@@ -324,23 +332,66 @@ class TwoTowerModel(TwoTowerPreTrainedModel):
             **kwargs,
         )
 
-    def _encode_texts(self, texts, tokenizer, max_length, encode, batch_size, progress_bar=False):
+    @torch.inference_mode()
+    def encode_passages_sparse(
+        self,
+        texts: list[str],
+        tokenizer,
+        batch_size: int = 256,
+        max_length: int | None = None,
+        progress_bar: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`encode_passages` with the lexical part kept sparse, for indexing many passages.
+
+        Returns:
+            The pooled part ``(n, d_pooled)`` and the lexical part, an ``(n, lexical_buckets)``
+            sparse COO tensor (coalesced): the two halves of `encode_passages`'s vectors,
+            without ever making the dense ``(n, lexical_buckets)`` matrix.
+        """
+        if not self.config.lexical_buckets:
+            raise ValueError("This model has no lexical part (lexical_buckets=0): nothing sparse.")
+
+        def encode(input_ids, attention_mask):
+            return self._encode(self.passage_tower, input_ids, attention_mask, sparse=True)
+
+        length = max_length or self.config.passage_max_length
+        return self._encode_texts(
+            texts, tokenizer, length, encode, batch_size, progress_bar, sparse=True
+        )
+
+    def _encode_texts(
+        self, texts, tokenizer, max_length, encode, batch_size, progress_bar=False, sparse=False
+    ):
         if isinstance(texts, str):
             raise ValueError("Pass a list of strings, not a single string.")
         self.check_tokenizer(tokenizer)
         texts = list(texts)
-        if not texts:
-            return torch.empty(0, self.config.embed_size)
         was_training = self.training
         self.eval()
         ids = encode_ids(tokenizer, texts, max_length, self.config.hash_unknown_words)
-        out = torch.empty(len(ids), self.config.embed_size)
+        out = torch.empty(len(ids), self.config.pooled_size if sparse else self.config.embed_size)
+        entries = []  # sparse: each batch's (rows, buckets, weights)
         batches = length_batches(ids, batch_size, self.config.pad_token_id, progress_bar)
         for rows, input_ids, mask in batches:
+            rows = torch.tensor(rows)
             vectors = encode(input_ids.to(self.device), mask.to(self.device))
-            out[rows] = vectors.float().cpu()
+            if sparse:
+                vectors, (batch_rows, buckets, weights) = vectors
+                entries.append((rows[batch_rows.cpu()], buckets.cpu(), weights.float().cpu()))
+            out.index_copy_(0, rows, vectors.float().cpu())  # faster than out[rows] = ...
         self.train(was_training)
-        return out
+        if not sparse:
+            return out
+        nothing = torch.empty(0, dtype=torch.long)
+        entries = entries or [(nothing, nothing, torch.empty(0))]
+        rows, buckets, weights = (torch.cat(parts) for parts in zip(*entries, strict=True))
+        shape = (len(ids), self.config.lexical_buckets)
+        with torch.inference_mode(False):  # a plain tensor: to_dense() works on it anywhere
+            indices = torch.stack([rows, buckets]).clone()
+            lexical = torch.sparse_coo_tensor(
+                indices, weights.clone(), shape, check_invariants=False
+            )
+            return out, lexical.coalesce()  # already one entry per (row, bucket): a sort
 
 
 def _save_sentence_transformers_files(folder: Path) -> None:

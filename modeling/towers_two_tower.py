@@ -23,21 +23,50 @@ class LexicalHead(nn.Module):
 
     A word's weight is ``relu(state . scorer + bias)`` of its token state, so it depends on its
     context (as in uniCOIL); it lands in bucket ``token_id % buckets``, keeping the largest weight
-    where tokens share a bucket (a repeated word, or a hash collision).
+    where tokens share a bucket (a repeated word, or a hash collision). With ``tf_saturation``
+    (BM25's k1) that weight is multiplied by ``tf * (k1 + 1) / (tf + k1)`` of the bucket's ``tf``
+    tokens: 1 for a word seen once, growing ever slower with repeats, as in BM25.
     """
 
-    def __init__(self, state_size: int, buckets: int, unk_token_id: int):
+    def __init__(
+        self, state_size: int, buckets: int, unk_token_id: int, tf_saturation: float = 0.0
+    ):
         super().__init__()
         self.buckets = buckets
         self.unk_token_id = unk_token_id  # every unknown word shares this id: never a match
+        self.tf_saturation = tf_saturation
         self.scorer = nn.Parameter(torch.zeros(state_size))
         self.bias = nn.Parameter(torch.tensor(LEXICAL_INITIAL_WEIGHT))
 
     def forward(self, states: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         weights = self.token_weights(states, input_ids, attention_mask)  # (B, T')
-        ids = input_ids[:, : weights.size(1)]
-        bag = weights.new_zeros(ids.size(0), self.buckets)
-        return bag.scatter_reduce(1, ids % self.buckets, weights, reduce="amax")
+        buckets = input_ids[:, : weights.size(1)] % self.buckets
+        bag = weights.new_zeros(buckets.size(0), self.buckets)
+        bag = bag.scatter_reduce(1, buckets, weights, reduce="amax")
+        if not self.tf_saturation:
+            return bag
+        counts = bag.new_zeros(bag.shape).scatter_add(1, buckets, (weights > 0).to(bag.dtype))
+        return bag * self._saturate(counts)
+
+    def _saturate(self, tf: torch.Tensor) -> torch.Tensor:
+        k1 = self.tf_saturation
+        return tf * (k1 + 1) / (tf + k1)
+
+    def sparse(self, states: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        """The bag of `forward` as its non-zero entries ``(rows, buckets, weights)``, each
+        ``(nnz,)``, sorted by row then bucket: no ``(B, buckets)`` matrix is made."""
+        weights = self.token_weights(states, input_ids, attention_mask)  # (B, T')
+        buckets = input_ids[:, : weights.size(1)] % self.buckets
+        rows, steps = weights.nonzero(as_tuple=True)
+        keys = rows * self.buckets + buckets[rows, steps]
+        unique, slot = torch.unique(keys, return_inverse=True)  # sorted: by row, then bucket
+        largest = weights.new_zeros(unique.numel()).scatter_reduce(
+            0, slot, weights[rows, steps], reduce="amax", include_self=False
+        )
+        if self.tf_saturation:
+            tf = torch.bincount(slot, minlength=unique.numel()).to(largest.dtype)
+            largest = largest * self._saturate(tf)
+        return unique // self.buckets, unique % self.buckets, largest
 
     def token_weights(
         self, states: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -73,7 +102,12 @@ class RNNTower(nn.Module):
             nn.Parameter(torch.zeros(rnn_size)) if config.pooling == "attention" else None
         )
         self.lexical = (
-            LexicalHead(rnn_size, config.lexical_buckets, config.unk_token_id)
+            LexicalHead(
+                rnn_size,
+                config.lexical_buckets,
+                config.unk_token_id,
+                config.lexical_tf_saturation,
+            )
             if config.lexical_buckets
             else None
         )
@@ -90,6 +124,23 @@ class RNNTower(nn.Module):
         """``(B, T, dim)`` embedded tokens -> ``(B, d)`` vectors; the lexical part needs the ids."""
         if self.lexical is not None and input_ids is None:
             raise ValueError("This tower has a lexical part: pass the input_ids too.")
+        vector, states = self._pooled(embeds, attention_mask)
+        if self.lexical is None:
+            return vector
+        return torch.cat([vector, self.lexical(states, input_ids, attention_mask)], dim=-1)
+
+    def sparse_forward(
+        self, embeds: torch.Tensor, attention_mask: torch.Tensor, input_ids: torch.Tensor
+    ):
+        """`forward` with the lexical part kept sparse: the pooled ``(B, d_pooled)`` vectors and
+        the bag's non-zero ``(rows, buckets, weights)`` (`LexicalHead.sparse`)."""
+        if self.lexical is None:
+            raise ValueError("This model has no lexical part (lexical_buckets=0): nothing sparse.")
+        vector, states = self._pooled(embeds, attention_mask)
+        return vector, self.lexical.sparse(states, input_ids, attention_mask)
+
+    def _pooled(self, embeds: torch.Tensor, attention_mask: torch.Tensor):
+        """The pooled (projected, normalised) vectors ``(B, d_pooled)`` and the token states."""
         states, last, lengths = self._states(embeds, attention_mask)
         if self.pooling == "last":
             pooled = last  # (B, dirs * H)
@@ -108,9 +159,7 @@ class RNNTower(nn.Module):
         vector = self.projection(pooled) if self.projection is not None else pooled
         if self.normalize:
             vector = F.normalize(vector, dim=-1)
-        if self.lexical is None:
-            return vector
-        return torch.cat([vector, self.lexical(states, input_ids, attention_mask)], dim=-1)
+        return vector, states
 
     def term_weights(
         self, embeds: torch.Tensor, attention_mask: torch.Tensor, input_ids: torch.Tensor

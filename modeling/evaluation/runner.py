@@ -14,6 +14,7 @@ collection, on this machine. Deliberately left out: query latency and significan
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Sequence
@@ -148,11 +149,17 @@ def dense_runs_by_part(
             encoder.name, len(texts), "windows" if window else "passages", collection.name,
         )  # fmt: skip
         length = {"max_length": max_length} if max_length is not None else {}
-        if cache is not None:
+        lexical = None  # a two-tower model's lexical part, sparse
+        if encoder.lexical_buckets:
+            passages, lexical = encoder.encode_passages_split(
+                texts, progress_bar=progress_bar, **length
+            )
+        elif cache is not None:
             passages = cache.encode_passages(encoder, texts, progress_bar=progress_bar, **length)
         else:
             passages = encoder.encode_passages(texts, progress_bar=progress_bar, **length)
         check_finite(passages, f"{encoder.name}'s passage vectors of {collection.name}")
+        passages = (passages, lexical)
         ids = [collection.ids[row] for row in rows]
         for task in group:
             qids = list(task.queries)
@@ -184,16 +191,26 @@ def _score_part(queries: np.ndarray, buckets: int, part: str) -> np.ndarray:
 
 
 def _rerank(queries, qids, passages, owners, ids, candidates) -> Run:
-    """Each query scores its candidates; a candidate with several windows takes the best."""
+    """Each query scores its candidates; a candidate with several windows takes the best.
+
+    ``passages`` is ``(dense, lexical)``: the ``(n, d)`` vectors and, for a model with a lexical
+    part, its sparse ``(n, buckets)`` columns (else None).
+    """
+    dense, lexical = passages
     windows_of: dict[str, list[int]] = {}
     for window, owner in enumerate(owners.tolist()):
         windows_of.setdefault(ids[owner], []).append(window)
     run = {}
     for qid, vector in zip(qids, queries, strict=True):
         pids = candidates[qid]
-        run[qid] = {
-            pid: float((passages[windows_of[pid]] @ vector).max()) for pid in pids
-        }  # best window of each candidate
+        rows = [windows_of[pid] for pid in pids]
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64)
+        scores = dense[flat] @ vector[: dense.shape[1]]
+        if lexical is not None:
+            scores = scores + lexical[flat] @ vector[dense.shape[1] :]
+        starts = np.cumsum([0] + [len(r) for r in rows[:-1]])
+        best = np.maximum.reduceat(scores, starts) if len(flat) else scores
+        run[qid] = {pid: float(score) for pid, score in zip(pids, best, strict=True)}
     return run
 
 
@@ -204,8 +221,9 @@ def _retrieve(queries, qids, passages, owners, ids, depth: int) -> Run:
     order of their first window are the passages ranked by their best: taking ``depth`` times
     the most windows any passage has is enough to find the top ``depth`` passages exactly.
     """
+    dense, lexical = passages
     most_windows = int(np.bincount(owners).max()) if len(owners) else 1
-    top_scores, top_rows = exact_search(queries, passages, depth * most_windows)
+    top_scores, top_rows = exact_search(queries, dense, depth * most_windows, lexical=lexical)
     run = {}
     for qid, scores, rows in zip(qids, top_scores, top_rows, strict=True):
         best: dict[str, float] = {}
@@ -264,14 +282,15 @@ def fuse_runs(first: dict[str, Run], second: dict[str, Run]) -> dict[str, Run]:
 
 
 def measure_throughput(system: str | DenseEncoder, texts: Sequence[str]) -> float:
-    """Passages per second: encoded (dense) or tokenised and indexed (BM25), uncached."""
+    """Passages per second: encoded as an index stores them (`encode_passages_split`) or
+    tokenised and indexed (BM25), uncached."""
     if not texts:
         raise ValueError("The throughput sample is empty: pass at least one passage.")
     started = time.perf_counter()
     if isinstance(system, str):
         BM25Retriever().index(list(texts))
     else:
-        system.encode_passages(list(texts))
+        system.encode_passages_split(list(texts))
     return len(texts) / (time.perf_counter() - started)
 
 

@@ -211,6 +211,16 @@ def _architecture(config: dict, checkpoint_dir: Path) -> list[tuple[str, str]]:
             " weights learned from the token states (each shared word adds the product of its"
             " two weights to the dot product)"
         )
+        matching = [
+            note
+            for key, note in (
+                ("lexical_stems", "by their Snowball stem"),
+                ("hash_unknown_words", "words outside GloVe included, as written"),
+            )
+            if config.get(key)
+        ]
+        if matching:
+            output += "; words match " + " and ".join(matching)
     else:
         output = f"{size}-dimensional vectors"
         if normalised:

@@ -6,8 +6,10 @@ the untrained GloVe average, the model2vec peer and all-MiniLM-L6-v2 live in ``b
 `load_encoder` resolves a reference string (a checkpoint path, ``"minilm"``, ``"glove-avg"`` or
 ``"model2vec"``) to one of them, so an index can record which model built it. `EmbeddingCache`
 keeps passage embeddings on disk, keyed by the encoder and a hash of the exact texts, for
-encoders too slow to rerun (MiniLM).
-Deliberately left out: sparse systems (BM25 is in ``baselines.py`` with its own interface).
+encoders too slow to rerun (MiniLM). A two-tower model's lexical columns are mostly zeros:
+`DenseEncoder.encode_passages_split` gives them as a sparse matrix (what indexes and evaluation
+store), and `TwoTowerEncoder` computes them that way without the dense matrix.
+Deliberately left out: sparse-only systems (BM25 is in ``bm25.py`` with its own interface).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
+
+from modeling.retrieval.search import split_lexical
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,17 @@ class DenseEncoder:
                 (two-tower models); None keeps the encoder's own. Other encoders ignore it.
         """
         raise NotImplementedError
+
+    def encode_passages_split(
+        self, texts: Sequence[str], progress_bar: bool = False, max_length: int | None = None
+    ) -> tuple[np.ndarray, sparse.csr_matrix | None]:
+        """`encode_passages`'s vectors in two halves: the pooled part ``(n, d)`` and the lexical
+        part ``(n, lexical_buckets)`` as a CSR matrix (None for an encoder without one)."""
+        vectors = self.encode_passages(texts, progress_bar=progress_bar, max_length=max_length)
+        if not self.lexical_buckets:
+            return vectors, None
+        pooled, lexical = split_lexical(vectors, self.lexical_buckets)
+        return pooled, lexical.tocsr()
 
     @property
     def cache_key(self) -> str:
@@ -138,12 +154,35 @@ class TwoTowerEncoder(DenseEncoder):
         ).numpy()
         return check_finite(vectors, f"{self.reference}'s passage vectors")
 
+    def encode_passages_split(
+        self, texts: Sequence[str], progress_bar: bool = False, max_length: int | None = None
+    ) -> tuple[np.ndarray, sparse.csr_matrix | None]:
+        if not self.lexical_buckets:
+            return super().encode_passages_split(texts, progress_bar, max_length)
+        pooled, lexical = self.model.encode_passages_sparse(
+            list(texts),
+            tokenizer=self.tokenizer,
+            batch_size=self.batch_size,
+            progress_bar=progress_bar,
+            max_length=max_length,
+        )
+        what = f"{self.reference}'s passage vectors"
+        rows, buckets = lexical.indices().numpy()
+        lexical = sparse.csr_matrix(
+            (lexical.values().numpy(), (rows, buckets)), shape=tuple(lexical.shape)
+        )
+        check_finite(lexical.data[None, :], what)
+        return check_finite(pooled.numpy(), what), lexical
+
     def why_unanswerable(self, query: str) -> str | None:
         ids = self.tokenizer(query)["input_ids"]
         if not ids:
             dropped = " once stopwords and punctuation are dropped" if query.strip() else ""
             return f"the query has no words{dropped}"
-        if all(i == self.model.config.unk_token_id for i in ids):
+        config = self.model.config
+        if all(i == config.unk_token_id for i in ids) and not (
+            config.hash_unknown_words and config.lexical_buckets
+        ):  # a model that hashes unknown words still matches them lexically
             return "none of its words is in the model's vocabulary"
         return None
 

@@ -27,14 +27,13 @@ from scipy import sparse
 
 from modeling.retrieval.corpus import iter_corpus
 from modeling.retrieval.encoders import DenseEncoder
-from modeling.retrieval.search import split_lexical
 
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog near the river bank in 1999."
-# Passages encoded per forward call: a model with a lexical part returns (n, d + buckets) dense
-# vectors before their lexical columns are made sparse, so this bounds that transient.
+# Passages encoded per call, between progress-bar updates (an encoder without a sparse path, such
+# as ONNX, makes its lexical columns dense first, so this also bounds that transient).
 ENCODE_SLICE = 2048
 INDEX_FILES = frozenset(
     {"index.json", "embeddings.npy", "ids.txt", "texts.jsonl", "text_offsets.npy", "lexical.npz"}
@@ -119,10 +118,9 @@ def _encode_chunk(encoder: DenseEncoder, texts: list[str], progress_bar: bool):
     dense, lexical = [], []
     with tqdm(total=len(texts), unit=" passages", disable=not progress_bar) as bar:
         for start in range(0, len(texts), ENCODE_SLICE):
-            vectors = encoder.encode_passages(texts[start : start + ENCODE_SLICE])
-            if encoder.lexical_buckets:
-                vectors, part = split_lexical(vectors, encoder.lexical_buckets)
-                lexical.append(part.tocsr())
+            vectors, part = encoder.encode_passages_split(texts[start : start + ENCODE_SLICE])
+            if part is not None:
+                lexical.append(part)
             dense.append(vectors)
             bar.update(len(vectors))
     return np.concatenate(dense), (sparse.vstack(lexical, format="csr") if lexical else None)

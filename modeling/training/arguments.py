@@ -136,6 +136,13 @@ class ModelArguments:
             "BM25 does; otherwise only identical words match."
         },
     )
+    lexical_tf_saturation: float = field(
+        default=RECIPE.lexical_tf_saturation,
+        metadata={
+            "help": "BM25's k1 for the lexical part: a repeated word weighs more, ever slower "
+            "(tf * (k1 + 1) / (tf + k1)); 0 = its largest weight alone."
+        },
+    )
     dropout: float = field(
         default=RECIPE.dropout,
         metadata={"help": "Dropout on embeddings and between RNN layers."},

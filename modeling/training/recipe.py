@@ -27,9 +27,10 @@ class Recipe:
     bidirectional: bool = False  # with the lexical part one direction matched two, at half the time
     pooling: str = "attention"  # a learned weight per token state; starts as mean pooling
     output_dim: int = 0  # no projection after pooling
-    lexical_buckets: int = 4096  # the learned, hashed bag of words: the largest single gain
+    lexical_buckets: int = 16384  # the learned, hashed bag of words; wider: fewer collisions
     hash_unknown_words: bool = True  # words GloVe lacks match lexically (rare names, terms)
     lexical_stems: bool = True  # words match lexically by stem, as in BM25
+    lexical_tf_saturation: float = 0.0  # a repeated word weighs as much as one seen once
     dropout: float = 0.0
     freeze_embeddings: bool = True  # fine-tuning GloVe overfits the training queries
     query_max_length: int = 32
@@ -53,8 +54,8 @@ class Recipe:
         """The `TwoTowerConfig` fields of the recipe."""
         names = (
             "rnn_type", "hidden_size", "num_layers", "bidirectional", "pooling", "output_dim",
-            "lexical_buckets", "hash_unknown_words", "lexical_stems", "dropout",
-            "freeze_embeddings", "query_max_length", "passage_max_length",
+            "lexical_buckets", "hash_unknown_words", "lexical_stems", "lexical_tf_saturation",
+            "dropout", "freeze_embeddings", "query_max_length", "passage_max_length",
         )  # fmt: skip
         return {name: value for name, value in asdict(self).items() if name in names}
 

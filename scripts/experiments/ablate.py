@@ -2,11 +2,13 @@
 
 The rows live in ``scripts/experiments/ablation_rows.toml`` (``ablation_rows.py`` reads it). Each
 row trains ``scripts/train.py`` (a subprocess, exactly as a user runs it, in one process) with the
-row's pinned flags, then scores the checkpoint with the evaluation code on dev600-rerank (MRR@10)
-and dl19-pool (nDCG@10). Training tables are built by ``scripts/build_training_set.py`` once per
-data setting under ``--work_dir`` (the `recipe` row's is `make train`'s), distillation rows' teacher
-vectors too (10-12 min here with corpus.tsv's MiniLM embeddings cached, more without). A row that
-already has figures for ``--seed`` is skipped unless ``--force`` (which adds another run).
+row's pinned flags, then scores the checkpoint with the evaluation code on dev600-rerank (MRR@10),
+dev600-retrieve (R@100), dl19-pool (nDCG@10) and, out of domain, SciFact-train (nDCG@10: the
+model, each half of its score alone, and fused with BM25) when ``--beir_dir`` exists. Training
+tables are built by ``scripts/build_training_set.py`` once per data setting under ``--work_dir``
+(the `recipe` row's is `make train`'s), distillation rows' teacher vectors too (10-12 min here
+with corpus.tsv's MiniLM embeddings cached, more without). A row that already has figures for
+``--seed`` is skipped unless ``--force`` (which adds another run).
 
     python scripts/experiments/ablate.py --list                    # the rows, what they change
     python scripts/experiments/ablate.py --rows recipe --seed 1 --threads 1
@@ -31,14 +33,20 @@ from ablation_rows import FIGURES, MARKERS, ROWS_FILE, AblationRows, append_run,
 
 from data_prep import MSMARCO_DIR
 from data_prep.teacher import teacher_path
-from modeling.evaluation.runner import evaluate_system
-from modeling.evaluation.tasks import load_tasks
+from modeling.evaluation.runner import (
+    PARTS,
+    bm25_runs,
+    dense_runs_by_part,
+    fuse_runs,
+    score_runs,
+)
+from modeling.evaluation.tasks import load_beir_tasks, load_tasks
 from modeling.retrieval.encoders import TwoTowerEncoder
 from modeling.training.recipe import RECIPE
 
 logger = logging.getLogger("ablate")
 REPO = Path(__file__).resolve().parents[2]
-TASKS = ("dev600-rerank", "dl19-pool")
+TASKS = ("dev600-rerank", "dev600-retrieve", "dl19-pool")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rows_file", default=str(ROWS_FILE), help="The rows and their figures.")
     parser.add_argument("--data_dir", default=str(MSMARCO_DIR), help="MS MARCO subsets.")
+    parser.add_argument(
+        "--beir_dir",
+        default=str(MSMARCO_DIR.parent / "beir_scifact"),
+        help="A BEIR-format folder scored too (out of domain) when it exists; 'none' skips it.",
+    )
     parser.add_argument("--work_dir", default="results/ablation", help="Tables and runs.")
     parser.add_argument("--seed", type=int, default=RECIPE.seed, help="Training seed.")
     parser.add_argument(
@@ -120,9 +133,7 @@ def run_row(table: AblationRows, name: str, tasks: dict, args: argparse.Namespac
     logger.info("Training %s: %s", name, " ".join(command[2:]))
     subprocess.run(command, check=True, env=env, cwd=REPO)
     summary = json.loads((run_dir / "train_summary.json").read_text())
-    scores = evaluate_system(
-        TwoTowerEncoder(run_dir), tasks, throughput_passages=0, progress_bar=False
-    )
+    scores = score_row(TwoTowerEncoder(run_dir), tasks)
     if not args.keep_checkpoints:
         for path in run_dir.glob("*.safetensors"):
             path.unlink()
@@ -130,7 +141,7 @@ def run_row(table: AblationRows, name: str, tasks: dict, args: argparse.Namespac
         "seed": args.seed,
         "machine": "local",
         "processes": 1,
-        **{figure: round(scores[key], 4) for figure, key in FIGURES.items()},
+        **{figure: round(scores[key], 4) for figure, key in FIGURES.items() if key in scores},
         "train_s": round(summary["train"]["train_runtime"], 1),
         "pairs_per_s": round(summary["train"]["train_pairs_per_second"], 1),
         "train_queries": summary["train_queries"],
@@ -138,6 +149,30 @@ def run_row(table: AblationRows, name: str, tasks: dict, args: argparse.Namespac
         "load_average": round(os.getloadavg()[0], 1),
         "date": datetime.date.today().isoformat(),
     }
+
+
+def score_row(encoder: TwoTowerEncoder, tasks: list) -> dict[str, float]:
+    """The model's figures on ``tasks``, each part of its score alone (``"pooled:..."``,
+    ``"lexical:..."``, where it has a lexical part) and fused with BM25 (``"fused:..."``)."""
+    parts = PARTS if encoder.lexical_buckets else ("all",)
+    runs = dense_runs_by_part(encoder, tasks, parts, progress_bar=False)
+    scores = {}
+    for part, part_runs in runs.items():
+        prefix = "" if part == "all" else f"{part}:"
+        scores.update({prefix + k: v for k, v in score_runs(part_runs, tasks).items()})
+    fused = fuse_runs(runs["all"], bm25_runs(tasks))
+    scores.update({f"fused:{k}": v for k, v in score_runs(fused, tasks).items()})
+    return scores
+
+
+def load_row_tasks(data_dir: Path, beir_dir: str) -> list:
+    """The MS MARCO tasks, and the BEIR folder's when it exists."""
+    tasks = load_tasks(data_dir, TASKS)
+    if beir_dir != "none" and Path(beir_dir).is_dir():
+        tasks += load_beir_tasks(beir_dir)
+    else:
+        logger.info("No BEIR folder at %s: scoring MS MARCO only", beir_dir)
+    return tasks
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    tasks = load_tasks(Path(args.data_dir), TASKS) if todo else {}
+    tasks = load_row_tasks(Path(args.data_dir), args.beir_dir) if todo else []
     for name in todo:
         run = run_row(table, name, tasks, args)
         append_run(args.rows_file, name, run)

@@ -11,8 +11,8 @@ A row is a table of the ``rows`` array:
   ``--sources``), ``mined_negatives`` (its ``--negatives``: BM25 negatives stored per query) and
   ``teacher`` (its ``--teacher minilm`` vectors, passed to train.py as ``--teacher_file``).
   Unset fields take that script's defaults, which are `make train`'s.
-- ``runs``: the figures measured so far, one table per run (``seed``, ``dev600_rerank_mrr10``,
-  ``dl19_pool_ndcg10``, ``train_s`` and notes); a figure that was not recorded is absent.
+- ``runs``: the figures measured so far, one table per run (``seed``, the `FIGURES`,
+  ``train_s`` and notes); a figure that was not recorded is absent.
 
 The file is rewritten from the data when a run is appended (`dump`): its leading comment block is
 kept, other comments are not (notes belong in ``help`` or a run's ``note``).
@@ -34,7 +34,21 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROWS_FILE = Path(__file__).resolve().with_name("ablation_rows.toml")
 # The figures of a run and the evaluation keys they come from.
-FIGURES = {"dev600_rerank_mrr10": "dev600-rerank/MRR@10", "dl19_pool_ndcg10": "dl19-pool/nDCG@10"}
+# "part:" keys are one part of the score (`modeling.evaluation.runner.PARTS`) or the model fused
+# with BM25 (reciprocal rank fusion); SciFact (BEIR, out of domain) is scored where it is present.
+FIGURES = {
+    "dev600_rerank_mrr10": "dev600-rerank/MRR@10",
+    "dl19_pool_ndcg10": "dl19-pool/nDCG@10",
+    "dev600_retrieve_r100": "dev600-retrieve/R@100",
+    "scifact_ndcg10": "scifact-train/nDCG@10",
+    "scifact_fused_ndcg10": "fused:scifact-train/nDCG@10",
+    "scifact_pooled_ndcg10": "pooled:scifact-train/nDCG@10",
+    "scifact_lexical_ndcg10": "lexical:scifact-train/nDCG@10",
+}
+HEADERS = (
+    "dev600-rerank MRR@10", "DL19-pool nDCG@10", "dev600-retrieve R@100", "SciFact nDCG@10",
+    "SciFact + BM25 (RRF)", "SciFact pooled part", "SciFact lexical part",
+)  # fmt: skip
 DATA_FIELDS = ("sources", "mined_negatives", "teacher")
 ROW_FIELDS = ("name", "help", "parent", "train", "data", "runs")
 MARKERS = ("<!-- ablation:start -->", "<!-- ablation:end -->")
@@ -153,8 +167,8 @@ def append_run(path: str | Path, name: str, run: dict) -> None:
 def render_table(table: AblationRows) -> str:
     """Markdown: one line per row with figures: mean ± standard deviation over its runs, n."""
     lines = [
-        "| row | change | n | dev600-rerank MRR@10 | DL19-pool nDCG@10 | train time (s) |",
-        "|---|---|---|---|---|---|",
+        f"| row | change | n | {' | '.join(HEADERS)} | train time (s) |",
+        "|---|---|---|" + "---|" * (len(HEADERS) + 1),
     ]
     for row in table.rows.values():
         if not row.runs:

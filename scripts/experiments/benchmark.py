@@ -3,7 +3,7 @@
 Systems, on the same data and machine, with the same GloVe 6B 50d vectors, hidden size, max
 lengths and batch size where they apply:
 - ours: `TwoTowerModel` (the recipe's: one GRU direction of 128 units, attention pooling, a
-  4096-bucket lexical part, stored and searched sparse as `SearchIndex` does; frozen GloVe; the
+  16,384-bucket lexical part, stored and searched sparse as `SearchIndex` does; frozen GloVe; the
   recipe's tokenizer, which drops stopwords and punctuation as st-lstm's does) trained by
   `TwoTowerTrainer` with InfoNCE at temperature 0.05, and the same model with an LSTM;
 - st-lstm: a sentence-transformers model from its own modules, ``WordEmbeddings`` (its
@@ -213,7 +213,7 @@ def encoding_rounds(systems: list[System], data, args) -> dict[str, dict[str, li
             passages, queries = data["corpus"][:n], data["queries"]
             record = samples[system.name]
             record.setdefault("passages_per_s", []).append(
-                n / timed(system.encode_passages, passages)
+                n / timed(system.encode_passages_split, passages)
             )
             record.setdefault("queries_per_s", []).append(
                 len(queries) / timed(system.encode_queries, queries)
@@ -248,7 +248,7 @@ def search_latency(
     A lexical part is searched as `SearchIndex` does, stored sparse: synthetic rows get as many
     random buckets as a passage has tokens on average (``tokens``: system name -> mean).
     """
-    from modeling.retrieval.search import exact_search, split_lexical
+    from modeling.retrieval.search import exact_search
 
     rng = np.random.default_rng(0)
     queries = data["queries"][: args.latency_queries]
@@ -266,8 +266,7 @@ def search_latency(
         buckets = system.lexical_buckets
         shape = (system.dim - buckets, buckets, tokens[system.name])
         if args.real_corpus_index:
-            corpus = system.encode_passages(data["corpus"])
-            corpus = split_lexical(corpus, buckets) if buckets else (corpus, None)
+            corpus = system.encode_passages_split(data["corpus"])
         else:
             corpus = synthetic(len(data["corpus"]), *shape)
         indexes[system.name] = {"corpus": corpus}
@@ -336,7 +335,7 @@ def memory_probe(name: str, args: argparse.Namespace) -> dict[str, float]:
     del vocab
     result = {"loaded_mib": _status_mib("VmRSS")}
     n = args.minilm_passages if name == "minilm" else args.passages
-    system.encode_passages(data["corpus"][:n])
+    system.encode_passages_split(data["corpus"][:n])
     result["encode_peak_mib"] = _status_mib("VmHWM")  # encoding first: the smaller peak
     if system.trainable:
         system.trainer(data["pairs"], args, args.train_steps + args.warmup_steps).train()

@@ -18,6 +18,9 @@ import argparse
 import numpy as np
 import torch
 
+from data_prep.glove import stem_groups
+from modeling.training.recipe import RECIPE
+
 PEER = "st-lstm"
 OURS = ("ours-gru", "ours-lstm")
 ENCODE_ONLY = ("minilm", "model2vec")  # pretrained peers: encoding and search, no training
@@ -34,6 +37,15 @@ class System:
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
+
+    def encode_passages_split(self, texts: list[str]):
+        """What an index stores: the dense part and the lexical part sparse (None without)."""
+        vectors = self.encode_passages(texts)
+        if not self.lexical_buckets:
+            return vectors, None
+        from modeling.retrieval.search import split_lexical
+
+        return split_lexical(vectors, self.lexical_buckets)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -60,6 +72,10 @@ class OurSystem(System):
         )
         self.model = TwoTowerModel.from_glove(
             torch.from_numpy(vocab.vectors),
+            stem_groups=stem_groups(vocab.words) if RECIPE.lexical_stems else None,
+            hash_unknown_words=RECIPE.hash_unknown_words,
+            lexical_stems=RECIPE.lexical_stems,
+            lexical_tf_saturation=RECIPE.lexical_tf_saturation,
             rnn_type=rnn_type,
             hidden_size=args.hidden_size,
             pooling=args.pooling,
@@ -75,13 +91,20 @@ class OurSystem(System):
     def encode_passages(self, texts):
         return self.model.encode_passages(texts, self.tokenizer, self.batch_size).numpy()
 
+    def encode_passages_split(self, texts):
+        if not self.lexical_buckets:
+            return self.encode_passages(texts), None
+        pooled, lexical = self.model.encode_passages_sparse(texts, self.tokenizer, self.batch_size)
+        return pooled.numpy(), lexical  # as an index stores them (its scipy copy left out)
+
     def encode_queries(self, texts):
         return self.model.encode_queries(texts, self.tokenizer, self.batch_size).numpy()
 
     def tokenize_passages(self, texts):
         from modeling.tokenization_two_tower import encode_ids  # as encode_passages tokenises
 
-        ids = encode_ids(self.tokenizer, texts, self.tokenizer.passage_max_length)
+        hashed = self.model.config.hash_unknown_words
+        ids = encode_ids(self.tokenizer, texts, self.tokenizer.passage_max_length, hashed)
         return float(np.mean([len(row) for row in ids]))
 
     def trainer(self, pairs, args, steps):
@@ -102,7 +125,9 @@ class OurSystem(System):
             model=self.model,
             args=training_args,
             train_dataset=datasets.Dataset.from_list(rows),
-            data_collator=TwoTowerCollator(self.tokenizer),
+            data_collator=TwoTowerCollator(
+                self.tokenizer, hash_unknown_words=self.model.config.hash_unknown_words
+            ),
             processing_class=self.tokenizer,
         )
 

@@ -9,7 +9,7 @@ passages under new ids. Each stage runs the project's own script in a fresh chil
 - train start-up: ``scripts/train.py`` on that parquet (memory-mapped), the recipe's model, two
   steps (``--max_steps 2``), its before/after evaluation on ~256 held-out queries;
 - index build: ``scripts/search.py build`` with an untrained checkpoint of the recipe's shape
-  (GloVe 50d, one GRU direction, 4096 lexical buckets), ``--build_processes`` CPU processes;
+  (GloVe 50d, one GRU direction, the recipe's lexical buckets), ``--build_processes`` CPU processes;
 - query batch: ``scripts/search.py query`` with ``--queries`` real queries, exact top-10.
 
 CPU time (user + system, all processes of the stage) is reported beside wall time: on shared
@@ -214,14 +214,17 @@ def save_untrained_recipe_model(path: Path) -> Path:
     """The recipe's architecture (``ModelArguments`` defaults), untrained, full GloVe vocabulary."""
     import torch
 
-    from data_prep.glove import load_glove
+    from data_prep.glove import load_glove, stem_groups
     from modeling import TwoTowerModel, TwoTowerTokenizerFast
     from modeling.training.arguments import ModelArguments
 
     recipe = ModelArguments()
     vocab = load_glove(recipe.glove, recipe.glove_dim)
     torch.manual_seed(0)
-    model = TwoTowerModel.from_glove(torch.from_numpy(vocab.vectors), **recipe.config_kwargs())
+    groups = stem_groups(vocab.words) if recipe.lexical_stems else None
+    model = TwoTowerModel.from_glove(
+        torch.from_numpy(vocab.vectors), stem_groups=groups, **recipe.config_kwargs()
+    )
     model.save_pretrained(path)
     TwoTowerTokenizerFast.from_vocabulary(
         vocab.words,

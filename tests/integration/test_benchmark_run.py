@@ -5,6 +5,8 @@ import pytest
 from script_loader import load_script
 from tiny import tiny_benchmark_argv
 
+from modeling.training.recipe import RECIPE
+
 
 @pytest.fixture(scope="module")
 def benchmark():
@@ -25,8 +27,9 @@ def test_tiny_real_run_measures_every_system(benchmark, msmarco_dir, tmp_path):
         assert results[name]["corpus_p50_ms"] <= results[name]["corpus_p95_ms"]
     # Ours carries the recipe's lexical part, searched sparse like a real index.
     lexical = {name: results[name]["lexical_buckets"] for name in results}
-    assert lexical == {"ours-gru": 4096, "st-lstm": 0}
-    assert "| ours-gru | 8 + 4096 sparse |" in benchmark.format_table(results, out["meta"])
+    assert lexical == {"ours-gru": RECIPE.lexical_buckets, "st-lstm": 0}
+    shape = f"| ours-gru | 8 + {RECIPE.lexical_buckets} sparse |"
+    assert shape in benchmark.format_table(results, out["meta"])
     # ST's WhitespaceTokenizer drops stop words and punctuation: fewer tokens than ours.
     assert results["st-lstm"]["tokens_per_passage"] < results["ours-gru"]["tokens_per_passage"]
     assert (tmp_path / "bench.json").exists()

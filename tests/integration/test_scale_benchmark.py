@@ -4,6 +4,8 @@ import json
 
 from scale_benchmark import STAGES, main
 
+from modeling.training.recipe import RECIPE
+
 
 def test_tiny_scale_benchmark_reports_every_stage(msmarco_dir, tmp_path, capsys):
     argv = ["--rows", "300", "--passages", "500", "--queries", "7", "--build_processes", "1",
@@ -23,7 +25,7 @@ def test_tiny_scale_benchmark_reports_every_stage(msmarco_dir, tmp_path, capsys)
 
     main_dir = tmp_path / "main"
     index = json.loads((main_dir / "index" / "index.json").read_text())
-    assert index["num_passages"] == 500 and index["lexical_buckets"] == 4096
+    assert index["num_passages"] == 500 and index["lexical_buckets"] == RECIPE.lexical_buckets
     answers = (main_dir / "query_batch.log").read_text().splitlines()
     hits = [json.loads(line) for line in answers if line.startswith("{")]
     assert len(hits) == 7 and all(len(h["hits"]) == 10 for h in hits)

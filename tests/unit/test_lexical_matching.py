@@ -98,3 +98,43 @@ def test_stem_groups_must_fit_the_vocabulary():
         TwoTowerModel.from_glove(torch.randn(len(WORDS), 6), lexical_stems=True)
     with pytest.raises(ValueError, match="one id in"):
         TwoTowerModel.from_glove(torch.randn(len(WORDS), 6), stem_groups=[0, 1], lexical_stems=True)
+
+
+def test_tf_saturation_weighs_repeats_as_bm25_does():
+    model, tokenizer = model_with(lexical_tf_saturation=1.2)
+    once = lexical_score(model, tokenizer, "cat", "cat dog")
+    thrice = lexical_score(model, tokenizer, "cat", "cat cat cat dog")
+    assert once == pytest.approx(WEIGHT)
+    assert thrice == pytest.approx(WEIGHT * 3 * 2.2 / 4.2)
+    plain, _ = model_with()
+    assert lexical_score(plain, tokenizer, "cat", "cat cat cat dog") == pytest.approx(WEIGHT)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"hash_unknown_words": True, "lexical_stems": True, "lexical_tf_saturation": 1.2}],
+)
+def test_sparse_passages_are_the_dense_vectors_halves(config):
+    model, tokenizer = model_with(**config)
+    with torch.no_grad():  # trained-looking weights: some tokens weigh 0
+        model.passage_tower.lexical.scorer.normal_()
+    texts = ["cat cats cat dog", "", "zebra zebra sat", "the", "running run dog sat cat"] * 7
+    dense = model.encode_passages(texts, tokenizer, batch_size=4)
+    pooled, lexical = model.encode_passages_sparse(texts, tokenizer, batch_size=4)
+    assert lexical.shape == (len(texts), BUCKETS) and lexical.is_coalesced()
+    assert 0 < lexical.values().numel() < len(texts) * 5  # only the non-zero weights are kept
+    torch.testing.assert_close(torch.cat([pooled, lexical.to_dense()], dim=1), dense)
+    empty_pooled, empty_lexical = model.encode_passages_sparse([], tokenizer)
+    assert empty_pooled.shape == (0, model.config.pooled_size)
+    assert empty_lexical.shape == (0, BUCKETS)
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+def test_a_query_of_unknown_words_is_answered_when_they_can_match(hashed, tmp_path):
+    from modeling.retrieval.encoders import TwoTowerEncoder
+
+    model, tokenizer = model_with(hash_unknown_words=hashed)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    reason = TwoTowerEncoder(tmp_path).why_unanswerable("zebra quagga")
+    assert reason == (None if hashed else "none of its words is in the model's vocabulary")

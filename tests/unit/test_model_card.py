@@ -1,6 +1,8 @@
 """The model card of a checkpoint folder: which row of the evaluation table is this model, and
 nothing secret or local in the card (the card as pushed: tests/integration/test_push_to_hub.py)."""
 
+from pathlib import Path
+
 import pytest
 from tiny import TINY_EVAL, save_tiny_checkpoint
 
@@ -39,3 +41,18 @@ def test_card_reports_a_beir_task_of_the_evaluation_json(tmp_path):
     assert "BEIR SciFact's 809 train claims" in card.content  # the task described
     scifact = [r for r in card.data.eval_results if r.dataset_type == "scifact-train"]
     assert [r.metric_value for r in scifact] == [0.5071]
+
+
+def test_card_says_how_the_lexical_part_matches_words():
+    from modeling.hub.model_card import _architecture
+
+    def output(config: dict) -> str:
+        rows = dict(_architecture({"hidden_size": 8, "lexical_buckets": 16, **config}, Path()))
+        return next(value for value in rows.values() if "bucket hashed bag" in value)
+
+    plain = output({})
+    assert "stem" not in plain and "outside GloVe" not in plain
+    both = output({"lexical_stems": True, "hash_unknown_words": True})
+    assert both.endswith(
+        "; words match by their Snowball stem and words outside GloVe included, as written"
+    )
