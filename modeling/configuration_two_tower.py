@@ -31,7 +31,8 @@ class TwoTowerConfig(PretrainedConfig):
         output_dim: Size of a linear projection after pooling; 0 keeps the pooled size.
         lexical_buckets: Width of each tower's learned lexical part (0 = none). Each token gets a
             term weight from its RNN state (``relu(state . u + b)``), written into bucket
-            ``token_id % lexical_buckets`` (the largest weight where tokens share a bucket);
+            ``word_id % lexical_buckets`` (the token id, or the options below; the largest
+            weight where tokens share a bucket);
             that sparse, hashed bag of words is appended to the normalised pooled vector, so
             a query and a passage sharing a word add the product of its two weights to their
             score. ``<unk>`` and padding get no weight.

@@ -4,9 +4,11 @@ Each tower packs its variable-length batch (no RNN step runs over padding), pool
 states into one vector, optionally projects it, and L2-normalises it; with ``lexical_buckets``
 it appends a hashed bag of the text's words, weighted by term weights read from the same token
 states. ``scores = query_embeds @ passage_embeds.T`` are then cosine similarities plus, for
-each word the two texts share, the product of its two term weights.
-`TwoTowerModel.save_pretrained` also writes the files that load the folder as a
-``SentenceTransformer`` (``sentence_transformer_two_tower.py`` is copied from next to this file).
+each word the two texts share, the product of its two term weights (words match by stem with
+``lexical_stems``, unknown words by a hashed id with ``hash_unknown_words``);
+`encode_passages_sparse` gives that bag sparse, for indexes. `TwoTowerModel.save_pretrained`
+also writes the files that load the folder as a ``SentenceTransformer``
+(``sentence_transformer_two_tower.py`` is copied from next to this file).
 Deliberately left out: the training loss (``losses.py``, applied by the trainer), so that this
 file and its shipped siblings (``*_two_tower.py``) are all a checkpoint needs for
 ``trust_remote_code``.

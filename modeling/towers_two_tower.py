@@ -22,10 +22,11 @@ class LexicalHead(nn.Module):
     """Token states -> the text's words as a hashed, weighted bag: ``(B, buckets)``.
 
     A word's weight is ``relu(state . scorer + bias)`` of its token state, so it depends on its
-    context (as in uniCOIL); it lands in bucket ``token_id % buckets``, keeping the largest weight
-    where tokens share a bucket (a repeated word, or a hash collision). With ``tf_saturation``
-    (BM25's k1) that weight is multiplied by ``tf * (k1 + 1) / (tf + k1)`` of the bucket's ``tf``
-    tokens: 1 for a word seen once, growing ever slower with repeats, as in BM25.
+    context (as in uniCOIL); it lands in bucket ``word_id % buckets`` of the ids it is given (the
+    model's `lexical_word_ids`: a stem group, or an unknown word's hashed id), keeping the largest
+    weight where tokens share a bucket (a repeated word, or a hash collision). With
+    ``tf_saturation`` (BM25's k1) that weight is multiplied by ``tf * (k1 + 1) / (tf + k1)`` of
+    the bucket's ``tf`` tokens: 1 for a word seen once, growing ever slower with repeats.
     """
 
     def __init__(
@@ -33,7 +34,7 @@ class LexicalHead(nn.Module):
     ):
         super().__init__()
         self.buckets = buckets
-        self.unk_token_id = unk_token_id  # every unknown word shares this id: never a match
+        self.unk_token_id = unk_token_id  # <unk> (unknown words not hashed): never a match
         self.tf_saturation = tf_saturation
         self.scorer = nn.Parameter(torch.zeros(state_size))
         self.bias = nn.Parameter(torch.tensor(LEXICAL_INITIAL_WEIGHT))

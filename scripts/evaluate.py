@@ -18,7 +18,8 @@ model2vec (a static model distilled from MiniLM, the fast peer) is read from
 ../shared/data/beir_scifact): full-corpus retrieval, nDCG@10 and R@100; a two-tower model reads
 up to 256 tokens of their documents unless --passage_max_length / --passage_window say otherwise.
 
---hybrid adds a row per model: its ranking fused with BM25's by reciprocal rank fusion.
+--hybrid adds a row per model: its ranking fused with BM25's, by default adding each one's
+z-scores per query (--fusion zscore; --fusion rrf: reciprocal rank fusion, k=60).
 --halves adds a row per model for each part of its score alone (pooled, lexical).
 
     python scripts/evaluate.py --model checkpoints/two_tower_final --output results/eval.json
@@ -36,6 +37,8 @@ from data_prep import MSMARCO_DIR
 from data_prep.glove import load_glove
 from modeling.cli import non_negative_int, positive_int, run_script
 from modeling.evaluation.runner import (
+    FUSION_LABELS,
+    FUSIONS,
     PARTS,
     dense_runs_by_part,
     evaluate_system,
@@ -130,7 +133,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--hybrid",
         action="store_true",
-        help="Also score each --model fused with BM25 (reciprocal rank fusion, k=60, no tuning).",
+        help="Also score each --model fused with BM25 (see --fusion; nothing tuned).",
+    )
+    parser.add_argument(
+        "--fusion",
+        choices=sorted(FUSIONS),
+        default="zscore",
+        help="How --hybrid fuses: zscore adds each system's per-query z-scores (equal weights); "
+        "rrf is reciprocal rank fusion (k=60).",
     )
     parser.add_argument(
         "--halves",
@@ -224,7 +234,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             system, tasks, throughput_passages=args.throughput_passages, runs=runs
         )
         if args.hybrid and spec in args.model:
-            results[f"{name} + BM25 (RRF)"] = score_runs(fuse_runs(runs, bm25), tasks)
+            fused = fuse_runs(runs, bm25, args.fusion)
+            results[f"{name} + BM25 ({FUSION_LABELS[args.fusion]})"] = score_runs(fused, tasks)
         for part in parts[1:]:
             results[f"{name} ({part} part alone)"] = score_runs(by_part[part], tasks)
         del system, runs

@@ -276,9 +276,38 @@ def reciprocal_rank_fusion(runs: Sequence[Run], k: int = RRF_K) -> Run:
     return fused
 
 
-def fuse_runs(first: dict[str, Run], second: dict[str, Run]) -> dict[str, Run]:
-    """Two systems' ``{task: run}`` fused task by task with `reciprocal_rank_fusion`."""
-    return {task: reciprocal_rank_fusion([first[task], second[task]]) for task in first}
+def zscore_fusion(runs: Sequence[Run]) -> Run:
+    """Fuses scores: each run's scores for a query become z-scores (minus their mean, over their
+    standard deviation), and a passage adds its z-scores over the runs, taking a run's lowest
+    where that run lacks it (CombSUM of standardised scores, equal weights, never tuned)."""
+    standardised = [{qid: _zscores(scores) for qid, scores in run.items()} for run in runs]
+    fused: Run = {}
+    for qid in set().union(*standardised):
+        per_run = [run.get(qid, {}) for run in standardised]
+        floors = [min(scores.values(), default=0.0) for scores in per_run]
+        fused[qid] = {
+            pid: sum(scores.get(pid, floor) for scores, floor in zip(per_run, floors, strict=True))
+            for pid in set().union(*per_run)
+        }
+    return fused
+
+
+def _zscores(scores: dict[str, float]) -> dict[str, float]:
+    values = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+    spread = values.std() or 1.0  # one passage, or all tied: no scale to divide by
+    return dict(zip(scores, ((values - values.mean()) / spread).tolist(), strict=True))
+
+
+FUSIONS = {"zscore": zscore_fusion, "rrf": reciprocal_rank_fusion}
+FUSION_LABELS = {"zscore": "z-score", "rrf": "RRF"}
+
+
+def fuse_runs(first: dict[str, Run], second: dict[str, Run], method: str = "zscore"):
+    """Two systems' ``{task: run}`` fused task by task: ``"zscore"`` (`zscore_fusion`, the
+    default) or ``"rrf"`` (`reciprocal_rank_fusion`)."""
+    if method not in FUSIONS:
+        raise ValueError(f"Unknown fusion {method!r}: choose from {sorted(FUSIONS)}.")
+    return {task: FUSIONS[method]([first[task], second[task]]) for task in first}
 
 
 def measure_throughput(system: str | DenseEncoder, texts: Sequence[str]) -> float:

@@ -153,15 +153,18 @@ def run_row(table: AblationRows, name: str, tasks: dict, args: argparse.Namespac
 
 def score_row(encoder: TwoTowerEncoder, tasks: list) -> dict[str, float]:
     """The model's figures on ``tasks``, each part of its score alone (``"pooled:..."``,
-    ``"lexical:..."``, where it has a lexical part) and fused with BM25 (``"fused:..."``)."""
+    ``"lexical:..."``, where it has a lexical part) and fused with BM25 (``"fused:..."`` by
+    reciprocal rank fusion, ``"zfused:..."`` by z-scores)."""
     parts = PARTS if encoder.lexical_buckets else ("all",)
     runs = dense_runs_by_part(encoder, tasks, parts, progress_bar=False)
     scores = {}
     for part, part_runs in runs.items():
         prefix = "" if part == "all" else f"{part}:"
         scores.update({prefix + k: v for k, v in score_runs(part_runs, tasks).items()})
-    fused = fuse_runs(runs["all"], bm25_runs(tasks))
-    scores.update({f"fused:{k}": v for k, v in score_runs(fused, tasks).items()})
+    bm25 = bm25_runs(tasks)
+    for method, prefix in (("rrf", "fused"), ("zscore", "zfused")):
+        fused = fuse_runs(runs["all"], bm25, method)
+        scores.update({f"{prefix}:{k}": v for k, v in score_runs(fused, tasks).items()})
     return scores
 
 

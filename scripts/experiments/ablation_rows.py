@@ -35,19 +35,22 @@ except ModuleNotFoundError:  # Python 3.10
 ROWS_FILE = Path(__file__).resolve().with_name("ablation_rows.toml")
 # The figures of a run and the evaluation keys they come from.
 # "part:" keys are one part of the score (`modeling.evaluation.runner.PARTS`) or the model fused
-# with BM25 (reciprocal rank fusion); SciFact (BEIR, out of domain) is scored where it is present.
+# with BM25 (reciprocal rank fusion, or z-scores: `modeling.evaluation.runner.FUSIONS`); SciFact
+# (BEIR, out of domain) is scored where it is present.
 FIGURES = {
     "dev600_rerank_mrr10": "dev600-rerank/MRR@10",
     "dl19_pool_ndcg10": "dl19-pool/nDCG@10",
     "dev600_retrieve_r100": "dev600-retrieve/R@100",
     "scifact_ndcg10": "scifact-train/nDCG@10",
     "scifact_fused_ndcg10": "fused:scifact-train/nDCG@10",
+    "scifact_zfused_ndcg10": "zfused:scifact-train/nDCG@10",
     "scifact_pooled_ndcg10": "pooled:scifact-train/nDCG@10",
     "scifact_lexical_ndcg10": "lexical:scifact-train/nDCG@10",
 }
 HEADERS = (
     "dev600-rerank MRR@10", "DL19-pool nDCG@10", "dev600-retrieve R@100", "SciFact nDCG@10",
-    "SciFact + BM25 (RRF)", "SciFact pooled part", "SciFact lexical part",
+    "SciFact + BM25 (RRF)", "SciFact + BM25 (z-score)", "SciFact pooled part",
+    "SciFact lexical part",
 )  # fmt: skip
 DATA_FIELDS = ("sources", "mined_negatives", "teacher")
 ROW_FIELDS = ("name", "help", "parent", "train", "data", "runs")

@@ -8,7 +8,7 @@ DL19 nDCG@10, one point per system, from the JSON that scripts/evaluate.py write
 (``make plot`` runs both, and throughput.py for steadier speeds.) Several --eval files merge,
 figure by figure (a later file's figure replaces an earlier one, with a warning). Speed is
 ``passages_per_s``: evaluate.py's single timing, or throughput.py's median of interleaved rounds
-when its file comes last (BM25's is indexing speed). A "+ BM25 (RRF)" row has
+when its file comes last (BM25's is indexing speed). A "+ BM25 (...)" (fused) row has
 no speed of its own: every passage then goes through both systems, so its rate is
 ``1 / (1/model + 1/bm25)``. Deliberately left out: error bars (one run per system).
 """
@@ -18,13 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 from pathlib import Path
 
 logger = logging.getLogger("plot")
 
 SPEED = "passages_per_s"
 PANELS = (("dev600-rerank/MRR@10", "dev600-rerank MRR@10"), ("dl19-pool/nDCG@10", "DL19 nDCG@10"))
-HYBRID_SUFFIX = " + BM25 (RRF)"
+HYBRID = re.compile(r"^(?P<model>.+) \+ BM25 \([^)]+\)$")  # "<model> + BM25 (<fusion>)"
+
+
+def hybrid_of(system: str) -> str | None:
+    """The model a "+ BM25 (...)" row fuses with BM25, or None for any other row."""
+    match = HYBRID.match(system)
+    return match["model"] if match else None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,8 +69,8 @@ def points(results: dict[str, dict[str, float]]) -> list[dict]:
     out = []
     for system, metrics in results.items():
         speed = metrics.get(SPEED)
-        if speed is None and system.endswith(HYBRID_SUFFIX):
-            model = results.get(system[: -len(HYBRID_SUFFIX)], {}).get(SPEED)
+        if speed is None and hybrid_of(system):
+            model = results.get(hybrid_of(system), {}).get(SPEED)
             bm25 = results.get("BM25", {}).get(SPEED)
             speed = 1 / (1 / model + 1 / bm25) if model and bm25 else None
         missing = [key for key, _ in PANELS if key not in metrics]
@@ -92,7 +99,7 @@ def plot(points_: list[dict], output: str | Path, ours: set[str]) -> Path:
     figure, axes = plt.subplots(1, 2, figsize=(11, 5.2))
     others = 0
     for point in points_:
-        base = point["name"].removesuffix(HYBRID_SUFFIX)
+        base = hybrid_of(point["name"]) or point["name"]
         if base in ours:  # our model: red stars, filled alone, hollow when fused with BM25
             hybrid = point["name"] != base
             style = {"marker": "*", "s": 220, "color": "#c62828", "zorder": 4}
@@ -133,7 +140,7 @@ def main(argv: list[str] | None = None) -> Path:
     # 2. Points: speed and the two metrics per system (hybrids: combined speed).
     points_ = points(results)
     ours = {args.ours} if args.ours else {
-        name.removesuffix(HYBRID_SUFFIX) for name in results if name.endswith(HYBRID_SUFFIX)
+        hybrid_of(name) for name in results if hybrid_of(name)
     }  # fmt: skip
     # 3. The figure.
     output = plot(points_, args.output, ours)

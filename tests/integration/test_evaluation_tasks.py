@@ -91,14 +91,14 @@ def test_evaluate_script_writes_json_and_prints_the_table(glove, mini_msmarco, t
                             str(mini_msmarco), "--output", str(output),
                             "--throughput_passages", "20", "--no_cache", "--hybrid"])  # fmt: skip
     written = json.loads(output.read_text())
-    assert list(written) == list(returned) == ["tiny", "tiny + BM25 (RRF)", "BM25"]
+    assert list(written) == list(returned) == ["tiny", "tiny + BM25 (z-score)", "BM25"]
     assert all(written[name] == pytest.approx(returned[name]) for name in written)
     for name, values in written.items():
-        speed = set() if "RRF" in name else {"passages_per_s"}
+        speed = set() if "+ BM25" in name else {"passages_per_s"}
         assert set(values) == {*BM25_REFERENCE, *speed}
         assert all(0.0 <= values[key] <= 1.0 for key in BM25_REFERENCE)
     # The untrained model ranks far below BM25; fused with it, it gains on every task.
-    assert all(written["tiny + BM25 (RRF)"][k] > written["tiny"][k] for k in BM25_REFERENCE)
+    assert all(written["tiny + BM25 (z-score)"][k] > written["tiny"][k] for k in BM25_REFERENCE)
     table = capsys.readouterr().out
     assert "| tiny | " in table and "| BM25 | " in table and "dl19-pool/nDCG@10" in table
     with pytest.raises(ValueError, match="Unknown baseline"):

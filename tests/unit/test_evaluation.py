@@ -10,8 +10,10 @@ import pytest
 from modeling.evaluation.runner import (
     dense_runs,
     format_table,
+    fuse_runs,
     reciprocal_rank_fusion,
     score_runs,
+    zscore_fusion,
 )
 from modeling.evaluation.tasks import Collection, EvalTask
 from modeling.retrieval.encoders import DenseEncoder, EmbeddingCache
@@ -131,6 +133,20 @@ def test_reciprocal_rank_fusion_hand_computed():
         {"a": 1 / 11 + 1 / 13, "b": 1 / 12, "c": 1 / 13 + 1 / 11, "d": 1 / 12}
     )
     assert fused["q2"] == pytest.approx({"a": 1 / 11})  # a query BM25 did not answer
+
+
+def test_zscore_fusion_hand_computed():
+    dense = {"q1": {"a": 3.0, "b": 1.0}, "q2": {"a": 5.0}}
+    bm25 = {"q1": {"b": 20.0, "c": 10.0, "d": 0.0}}  # z-scores 1.2247, 0, -1.2247
+    fused = zscore_fusion([dense, bm25])
+    z = 1.5**0.5  # (20 - 10) / std(20, 10, 0)
+    assert fused["q1"] == pytest.approx(
+        {"a": 1.0 - z, "b": -1.0 + z, "c": -1.0 + 0.0, "d": -1.0 - z}
+    )  # a lacks a BM25 score: BM25's lowest stands in; c and d lack a dense one: -1
+    assert fused["q2"] == {"a": 0.0}  # one passage: no spread to standardise by
+    with pytest.raises(ValueError, match="Unknown fusion 'mean'"):
+        fuse_runs({"t": dense}, {"t": bm25}, "mean")
+    assert fuse_runs({"t": dense}, {"t": bm25}) == {"t": fused}  # the default
 
 
 def test_format_table_has_one_row_per_system():
