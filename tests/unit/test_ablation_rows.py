@@ -122,8 +122,8 @@ def test_render_writes_the_table_between_the_markers(ablate, tiny, tmp_path):
     assert f"`python scripts/experiments/ablate.py --render {results}`" in text
     lines = [line for line in text.splitlines() if line.startswith("| `")]
     assert lines == [  # mean ± sample standard deviation: 0.42 ± 0.0283, 0.33 ± 0.0424, 110 ± 14
-        "| `a` | the base | 2 | 0.420 ± 0.028 | 0.330 ± 0.042 | – | – | – | – | – | 110 ± 14 |",
-        "| `b` | a with attention pooling | 1 | 0.500 | 0.250 | – | – | – | – | – | – |",
+        "| `a` | the base | 2 | 0.420 ± 0.028 | 0.330 ± 0.042 | – | – | – | – | – | – | 110 ± 14 |",
+        "| `b` | a with attention pooling | 1 | 0.500 | 0.250 | – | – | – | – | – | – | – |",
     ]  # `c` has no figures
 
 
