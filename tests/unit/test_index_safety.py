@@ -100,11 +100,11 @@ KILLED_BUILD = textwrap.dedent(
 
     class SlowAfterFirstChunk(TwoTowerEncoder):
         calls = 0
-        def encode_passages(self, texts, progress_bar=False):
+        def encode_passages_split(self, texts, progress_bar=False, max_length=None):
             self.calls += 1
             if self.calls == 2:
                 time.sleep(120)  # killed here, with one chunk written
-            return super().encode_passages(texts, progress_bar)
+            return super().encode_passages_split(texts, progress_bar, max_length)
 
     encoder = SlowAfterFirstChunk(sys.argv[1], device="cpu")
     build_index(encoder, sys.argv[2], sys.argv[3], chunk_size=10, progress_bar=False,
