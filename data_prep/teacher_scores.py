@@ -5,7 +5,8 @@ teacher's cosine with its labelled positives and with its top 50 of a 48,730-pas
 ids are ``corpus.tsv`` pids, ``msmarco_passage_...`` ids of the v2-text passages (text: the
 pairs file's passage, whitespace collapsed) and ``titled:<query_id>`` for the titled dev.small
 positives (text: that file's ``positive_titled``, read through ``strip_title`` as the training
-table reads it). `attach_teacher_scores` adds three columns to a canonical training table:
+table reads it). `attach_teacher_scores` adds three columns to a canonical training table
+(`with_teacher_scores` to a ``datasets.Dataset``, column-wise, so a memory-mapped table stays so):
 ``positive_scores`` (the teacher's cosine of each of the row's positives), ``teacher_passages``
 and ``teacher_scores`` (its ``keep`` best pool passages that are not positives, best first).
 The collator turns them into a score matrix over the batch; ``losses`` compare it with the
@@ -26,6 +27,7 @@ from data_prep.training_sets import strip_title
 logger = logging.getLogger(__name__)
 
 TEACHER_SCORES_FILE = "teacher_minilm_top50.jsonl.gz"
+TEACHER_COLUMNS = ("positive_scores", "teacher_passages", "teacher_scores")
 
 
 def _collapse(text: str) -> str:
@@ -151,3 +153,17 @@ def attach_teacher_scores(
         .append_column("teacher_passages", pa.array(passages, pa.list_(pa.string())))
         .append_column("teacher_scores", pa.array(scores, floats))
     )
+
+
+def with_teacher_scores(dataset, scores_file: str | Path, **attach_kwargs):
+    """``dataset`` (a ``datasets.Dataset`` of canonical rows) with the `TEACHER_COLUMNS` of
+    `attach_teacher_scores` (``attach_kwargs``: its ``keep`` and ``pool``), joined column by
+    column: its own rows are read as Arrow, never copied into Python lists, so a memory-mapped
+    table of a million rows stays on disk. Call it before ``select``/``shuffle``: a dataset with
+    an indices mapping is rewritten whole."""
+    import datasets
+
+    keys = dataset.select_columns(["query_id", "positives"]).with_format("arrow")[:]
+    graded = attach_teacher_scores(keys, scores_file, **attach_kwargs)
+    graded = graded.select(list(TEACHER_COLUMNS))
+    return datasets.concatenate_datasets([dataset, datasets.Dataset(graded)], axis=1)

@@ -16,7 +16,6 @@ import logging
 import os
 from pathlib import Path
 
-import pyarrow as pa
 import torch
 import torch.distributed as dist
 import transformers
@@ -26,7 +25,7 @@ from data_prep.canonical import load_training_data, training_texts
 from data_prep.glove import load_glove, prune_vocabulary, stem_groups
 from data_prep.msmarco import heldout_indices
 from data_prep.teacher import TeacherVectors
-from data_prep.teacher_scores import attach_teacher_scores, resolve_scores_file
+from data_prep.teacher_scores import TEACHER_COLUMNS, resolve_scores_file, with_teacher_scores
 from modeling import TwoTowerModel, TwoTowerTokenizerFast
 from modeling.cli import run_script
 from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
@@ -78,16 +77,6 @@ def main() -> None:
 
     # 2. Data: canonical tables (a canonical parquet is memory-mapped, raw sources are read into
     #    memory); held-out queries are never trained on
-    with args.main_process_first(desc="loading data"):
-        train_data = load_training_data(data_args.train_file, "train", data_args.positives)
-        if data_args.eval_file:
-            eval_data = load_training_data(data_args.eval_file, "validation", data_args.positives)
-        else:
-            kept, heldout = heldout_indices(train_data.num_rows, data_args.eval_fraction, args.seed)
-            train_data, eval_data = train_data.select(kept), train_data.select(heldout)
-    if data_args.max_train_queries:
-        train_data = train_data.select(range(min(data_args.max_train_queries, len(train_data))))
-    check_batches(train_data.num_rows, eval_data.num_rows, data_args, args)
     teacher_scores = resolve_scores_file(data_args.teacher_scores)
     if teacher_scores and data_args.teacher_file:
         raise ValueError(
@@ -95,12 +84,21 @@ def main() -> None:
             "Distil one: add --teacher_scores none to use the vectors."
         )
     data_args.teacher_scores = str(teacher_scores or "none")  # what the summary records
-    if teacher_scores:
-        keys = {name: train_data[name] for name in ("query_id", "positives")}
-        graded = attach_teacher_scores(pa.table(keys), teacher_scores)
-        for name in ("positive_scores", "teacher_passages", "teacher_scores"):
-            train_data = train_data.add_column(name, graded.column(name).to_pylist())
-        logger.info("Distilling the teacher scores of %s", teacher_scores)
+    with args.main_process_first(desc="loading data"):
+        train_data = load_training_data(data_args.train_file, "train", data_args.positives)
+        if teacher_scores:  # joined before any select: the table stays memory-mapped
+            train_data = with_teacher_scores(train_data, teacher_scores)
+            logger.info("Distilling the teacher scores of %s", teacher_scores)
+        if data_args.eval_file:
+            eval_data = load_training_data(data_args.eval_file, "validation", data_args.positives)
+        else:
+            kept, heldout = heldout_indices(train_data.num_rows, data_args.eval_fraction, args.seed)
+            train_data, eval_data = train_data.select(kept), train_data.select(heldout)
+            if teacher_scores:  # held-out batches are measured on their labels, as before
+                eval_data = eval_data.remove_columns(list(TEACHER_COLUMNS))
+    if data_args.max_train_queries:
+        train_data = train_data.select(range(min(data_args.max_train_queries, len(train_data))))
+    check_batches(train_data.num_rows, eval_data.num_rows, data_args, args)
     logger.info(
         "Training queries: %d, held-out queries: %d", train_data.num_rows, eval_data.num_rows
     )

@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 
+import datasets
 import pyarrow as pa
 import pytest
 import torch
@@ -14,6 +15,7 @@ from data_prep.teacher_scores import (
     TEACHER_SCORES_FILE,
     attach_teacher_scores,
     resolve_scores_file,
+    with_teacher_scores,
 )
 from modeling import TwoTowerTokenizerFast
 from modeling.training.collator import TwoTowerCollator
@@ -33,6 +35,15 @@ WORDS = [
     "<pad>",
     "<unk>",
 ]
+
+POOL = {
+    "p1": "cats purr",
+    "p1b": "cats  purr",  # the positive again, spelt with two spaces: never a candidate
+    "p2": "dogs bark",
+    "p3": "birds sing",
+    "p4": "fish swim",
+    "titled:2": "fish eat",
+}
 
 
 def test_listwise_kl_by_hand():
@@ -92,14 +103,6 @@ def scored_table(tmp_path):
     path = tmp_path / "teacher.jsonl.gz"
     with gzip.open(path, "wt") as handle:
         handle.writelines(json.dumps(line) + "\n" for line in lines)
-    pool = {
-        "p1": "cats purr",
-        "p1b": "cats  purr",  # the positive again, spelt with two spaces: never a candidate
-        "p2": "dogs bark",
-        "p3": "birds sing",
-        "p4": "fish swim",
-        "titled:2": "fish eat",
-    }
     table = pa.table(
         {
             "query_id": [1, 2],
@@ -108,7 +111,15 @@ def scored_table(tmp_path):
             "negatives": [["dogs bark"], ["cats purr"]],
         }
     )
-    return attach_teacher_scores(table, path, keep=2, pool=pool)
+    return attach_teacher_scores(table, path, keep=2, pool=POOL)
+
+
+def test_a_dataset_gets_the_same_columns_joined_column_wise(tmp_path, scored_table):
+    canonical = scored_table.select(["query_id", "query", "positives", "negatives"])
+    dataset = datasets.Dataset(canonical)
+    joined = with_teacher_scores(dataset, tmp_path / "teacher.jsonl.gz", keep=2, pool=POOL)
+    assert joined.column_names == scored_table.column_names
+    assert joined.to_list() == scored_table.to_pylist()
 
 
 def test_the_table_gets_each_querys_scored_candidates(scored_table):
