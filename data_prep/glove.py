@@ -50,6 +50,18 @@ def stem_groups(words: list[str], language: str = "english") -> np.ndarray:
     return np.array([first.setdefault(s, i) for i, s in enumerate(stem)], dtype=np.int64)
 
 
+def model_from_glove(vocab: GloveVocabulary, **config_kwargs):
+    """`TwoTowerModel.from_glove` over ``vocab``'s vectors, with its `stem_groups` when
+    ``config_kwargs`` turn ``lexical_stems`` on: how every script builds an untrained model."""
+    import torch
+
+    from modeling import TwoTowerModel
+
+    groups = stem_groups(vocab.words) if config_kwargs.get("lexical_stems") else None
+    vectors = torch.from_numpy(vocab.vectors)
+    return TwoTowerModel.from_glove(vectors, stem_groups=groups, **config_kwargs)
+
+
 def load_glove(source: str | Path = DEFAULT_GLOVE, dim: int | None = None) -> GloveVocabulary:
     """Loads GloVe vectors and appends ``<pad>`` (zeros) and ``<unk>`` (mean vector).
 

@@ -24,7 +24,7 @@ from sentence_transformers.base.modules import InputModule
 from transformers import PreTrainedTokenizerFast
 
 from .modeling_two_tower import TwoTowerModel
-from .tokenization_two_tower import hash_unknown_ids
+from .tokenization_two_tower import tokenize
 
 QUERY_TASKS = ("query",)
 PASSAGE_TASKS = ("document", "passage")  # None (plain encode) means a passage too
@@ -69,18 +69,11 @@ class TwoTowerModule(InputModule):
             texts = [prompt + text for text in texts]
         config = self.model.config
         max_length = config.query_max_length if side == "query" else config.passage_max_length
-        hashed = config.hash_unknown_words
-        batch = self.tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
+        batch = tokenize(  # unknown words hashed as TwoTowerModel.encode_* hashes them
+            self.tokenizer, texts, config.hash_unknown_words, padding=True, truncation=True,
             max_length=max_length,
-            return_offsets_mapping=hashed,
-        )
-        rows = batch["input_ids"]
-        if hashed:  # unknown words get their own ids, as TwoTowerModel.encode_* gives them
-            rows = hash_unknown_ids(self.tokenizer, texts, rows, batch["offset_mapping"])
-        ids = [torch.tensor(row, dtype=torch.long) for row in rows]
+        )  # fmt: skip
+        ids = [torch.tensor(row, dtype=torch.long) for row in batch["input_ids"]]
         masks = [torch.tensor(row, dtype=torch.long) for row in batch["attention_mask"]]
         return {
             "input_ids": torch.stack(ids),  # (B, T); T is 0 when every text is empty

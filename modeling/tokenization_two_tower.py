@@ -92,6 +92,21 @@ def hash_unknown_ids(tokenizer, texts: list[str], input_ids, offsets) -> list[li
     ]
 
 
+def tokenize(tokenizer, texts: list[str], hash_unknown_words: bool = False, **kwargs):
+    """``tokenizer(texts, **kwargs)`` (lists, no tensors), unknown words' ids hashed by
+    `hash_unknown_ids` when ``hash_unknown_words``: every tokenizer call of a model that hashes
+    goes through here. Offsets are returned only when ``kwargs`` ask for them."""
+    keep_offsets = kwargs.pop("return_offsets_mapping", False)
+    offsets = keep_offsets or hash_unknown_words
+    batch = tokenizer(texts, return_offsets_mapping=offsets, **kwargs)
+    if hash_unknown_words:
+        spans = batch["offset_mapping"]
+        batch["input_ids"] = hash_unknown_ids(tokenizer, texts, batch["input_ids"], spans)
+    if offsets and not keep_offsets:
+        del batch["offset_mapping"]
+    return batch
+
+
 def trie_pattern(words: list[str] | tuple[str, ...]) -> str:
     """A regex matching exactly ``words``, as a prefix tree (``a(?:n(?:d)?)?``...): the regex
     engine then tests one branch per character instead of every word."""
@@ -227,14 +242,11 @@ class TwoTowerTokenizerFast(PreTrainedTokenizerFast):
     ):
         if isinstance(texts, str):
             raise ValueError("Pass a list of strings, not a single string.")
-        texts = list(texts)
         tensors = kwargs.pop("return_tensors", "pt")
-        if hash_unknown_words:
-            kwargs["return_offsets_mapping"] = True
-        batch = self(texts, padding=True, truncation=True, max_length=max_length, **kwargs)
-        if hash_unknown_words:
-            offsets = batch.pop("offset_mapping")
-            batch["input_ids"] = hash_unknown_ids(self, texts, batch["input_ids"], offsets)
+        batch = tokenize(
+            self, list(texts), hash_unknown_words, padding=True, truncation=True,
+            max_length=max_length, **kwargs,
+        )  # fmt: skip
         return batch.convert_to_tensors(tensors)
 
 
@@ -326,16 +338,17 @@ class ChunkEncoder:
         if self.backend.padding is not None:
             self.backend.no_padding()
         encode = getattr(self.backend, "encode_batch_fast", self.backend.encode_batch)
+        if unknown_from is not None:
+            encode = self.backend.encode_batch  # the fast one gives no offsets to read words by
         normalize = self.backend.normalizer.normalize_str
         for chunk, encoding in zip(others, encode(others), strict=True):
             ids[chunk] = encoding.ids
             if unknown_from is not None and self.unk_id in encoding.ids:
-                spans = self.backend.encode(chunk).offsets  # encode_batch_fast has none
                 ids[chunk] = [
                     unknown_word_id(normalize(chunk[start:end]), unknown_from)
                     if token == self.unk_id
                     else token
-                    for token, (start, end) in zip(encoding.ids, spans, strict=True)
+                    for token, (start, end) in zip(encoding.ids, encoding.offsets, strict=True)
                 ]
         lookup = ids.__getitem__
         rows = [list(itertools.chain.from_iterable(map(lookup, parts))) for parts in chunks]
@@ -373,12 +386,9 @@ def encode_ids(
     """
     encoder = ChunkEncoder.for_tokenizer(tokenizer)
     if encoder is None or not all(isinstance(text, str) for text in texts):
-        texts = list(texts)
-        batch = tokenizer(
-            texts, truncation=True, max_length=max_length, return_offsets_mapping=hash_unknown_words
+        batch = tokenize(
+            tokenizer, list(texts), hash_unknown_words, truncation=True, max_length=max_length
         )
-        if hash_unknown_words:
-            return hash_unknown_ids(tokenizer, texts, batch["input_ids"], batch["offset_mapping"])
         return batch["input_ids"]
     split = getattr(tokenizer, "split_special_tokens", False)
     if encoder.backend.encode_special_tokens != split:  # as the tokenizer's __call__ sets it

@@ -22,11 +22,11 @@ import transformers
 from transformers import HfArgumentParser
 
 from data_prep.canonical import load_training_data, training_texts
-from data_prep.glove import load_glove, prune_vocabulary, stem_groups
+from data_prep.glove import load_glove, model_from_glove, prune_vocabulary
 from data_prep.msmarco import heldout_indices
 from data_prep.teacher import TeacherVectors
 from data_prep.teacher_scores import TEACHER_COLUMNS, resolve_scores_file, with_teacher_scores
-from modeling import TwoTowerModel, TwoTowerTokenizerFast
+from modeling import TwoTowerTokenizerFast
 from modeling.cli import run_script
 from modeling.training.arguments import DataArguments, ModelArguments, TwoTowerTrainingArguments
 from modeling.training.collator import TwoTowerCollator
@@ -123,10 +123,7 @@ def main() -> None:
 
     # 4. Model (seeded here: the Trainer seeds only after the model exists)
     transformers.set_seed(args.seed)
-    groups = stem_groups(vocab.words) if model_args.lexical_stems else None
-    model = TwoTowerModel.from_glove(
-        torch.from_numpy(vocab.vectors), stem_groups=groups, **model_args.config_kwargs()
-    )
+    model = model_from_glove(vocab, **model_args.config_kwargs())
     logger.info(
         "Model: %s %s, %d trainable / %d parameters",
         model.config.rnn_type,

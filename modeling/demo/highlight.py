@@ -17,7 +17,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modeling.tokenization_two_tower import hash_unknown_ids
+from modeling.tokenization_two_tower import tokenize
 
 SHADE_RGB = "255, 170, 0"  # the weight's colour; its opacity is the weight over the page's largest
 
@@ -48,23 +48,15 @@ def weigh_texts(model, tokenizer, texts: Sequence[str], side: str) -> list[Weigh
     if not texts:
         return []
     max_length = tokenizer.query_max_length if side == "query" else tokenizer.passage_max_length
-    batch = tokenizer(
-        texts,
-        padding=True,
-        truncation=True,
-        max_length=max_length,
-        return_offsets_mapping=True,
-    )
-    if model.config.hash_unknown_words:  # unknown words get their own ids, as encoding does
-        batch["input_ids"] = hash_unknown_ids(
-            tokenizer, texts, batch["input_ids"], batch["offset_mapping"]
-        )
-    batch = batch.convert_to_tensors("pt")
+    batch = tokenize(  # unknown words hashed as encoding hashes them
+        tokenizer, texts, model.config.hash_unknown_words, padding=True, truncation=True,
+        max_length=max_length, return_offsets_mapping=True,
+    ).convert_to_tensors("pt")  # fmt: skip
     device = model.device
     weights = model.term_weights(
         batch["input_ids"].to(device), batch["attention_mask"].to(device), side=side
     ).cpu()
-    matched_by = model.lexical_word_ids(batch["input_ids"])
+    matched_by = model.lexical_word_ids(batch["input_ids"].to(device)).cpu()
     out = []
     for row, text in enumerate(texts):
         real = batch["attention_mask"][row].bool()

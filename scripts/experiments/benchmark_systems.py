@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
 
-from data_prep.glove import stem_groups
+from data_prep.glove import model_from_glove
 from modeling.training.recipe import RECIPE
 
 PEER = "st-lstm"
@@ -61,7 +60,7 @@ class System:
 
 class OurSystem(System):
     def __init__(self, vocab, args: argparse.Namespace, rnn_type: str):
-        from modeling import TwoTowerModel, TwoTowerTokenizerFast
+        from modeling import TwoTowerTokenizerFast
 
         self.name = f"ours-{rnn_type}"
         self.tokenizer = TwoTowerTokenizerFast.from_vocabulary(
@@ -70,9 +69,8 @@ class OurSystem(System):
             passage_max_length=args.passage_max_length,
             drop_stopwords=not args.keep_stopwords,
         )
-        self.model = TwoTowerModel.from_glove(
-            torch.from_numpy(vocab.vectors),
-            stem_groups=stem_groups(vocab.words) if RECIPE.lexical_stems else None,
+        self.model = model_from_glove(
+            vocab,
             hash_unknown_words=RECIPE.hash_unknown_words,
             lexical_stems=RECIPE.lexical_stems,
             lexical_tf_saturation=RECIPE.lexical_tf_saturation,

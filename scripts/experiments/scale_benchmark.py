@@ -214,17 +214,14 @@ def save_untrained_recipe_model(path: Path) -> Path:
     """The recipe's architecture (``ModelArguments`` defaults), untrained, full GloVe vocabulary."""
     import torch
 
-    from data_prep.glove import load_glove, stem_groups
-    from modeling import TwoTowerModel, TwoTowerTokenizerFast
+    from data_prep.glove import load_glove, model_from_glove
+    from modeling import TwoTowerTokenizerFast
     from modeling.training.arguments import ModelArguments
 
     recipe = ModelArguments()
     vocab = load_glove(recipe.glove, recipe.glove_dim)
     torch.manual_seed(0)
-    groups = stem_groups(vocab.words) if recipe.lexical_stems else None
-    model = TwoTowerModel.from_glove(
-        torch.from_numpy(vocab.vectors), stem_groups=groups, **recipe.config_kwargs()
-    )
+    model = model_from_glove(vocab, **recipe.config_kwargs())
     model.save_pretrained(path)
     TwoTowerTokenizerFast.from_vocabulary(
         vocab.words,
