@@ -138,3 +138,16 @@ def test_a_query_of_unknown_words_is_answered_when_they_can_match(hashed, tmp_pa
     tokenizer.save_pretrained(tmp_path)
     reason = TwoTowerEncoder(tmp_path).why_unanswerable("zebra quagga")
     assert reason == (None if hashed else "none of its words is in the model's vocabulary")
+
+
+def test_the_demo_marks_words_as_the_model_matches_them():
+    from modeling.demo.highlight import weigh_texts
+
+    model, tokenizer = model_with(hash_unknown_words=True, lexical_stems=True)
+    tokenizer.query_max_length = tokenizer.passage_max_length = 16
+    (query,) = weigh_texts(model, tokenizer, ["zebra cats"], side="query")
+    (passage,) = weigh_texts(model, tokenizer, ["the zebra cat sat"], side="passage")
+    zebra = unknown_word_id("zebra", len(WORDS))
+    cat = WORDS.index("cat")  # the stem group of "cats" and "cat"
+    assert query.token_ids == [zebra, cat]
+    assert passage.token_ids == [WORDS.index("the"), zebra, cat, WORDS.index("sat")]
